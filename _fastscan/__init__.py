@@ -1,0 +1,76 @@
+"""The hot path of strmsync: walking, path mapping, STRM text and comparison.
+
+One API, two implementations: the compiled `_cscan` (Cython) and the pure-Python
+`_pyscan` twin. `STRMSYNC_NO_EXTENSIONS=1` forces the twin; `STRMSYNC_REQUIRE_EXTENSIONS=1`
+makes a missing compiled build an import error instead of a silent fallback.
+"""
+
+import os
+
+from _fastscan import _pyscan
+
+_REQUIRE = os.environ.get("STRMSYNC_REQUIRE_EXTENSIONS") == "1"
+_FORCE_PURE = os.environ.get("STRMSYNC_NO_EXTENSIONS") == "1" and not _REQUIRE
+
+_impl = _pyscan
+if not _FORCE_PURE:
+    try:
+        from _fastscan import _cscan as _impl  # type: ignore[no-redef]
+    except ImportError:
+        if _REQUIRE:
+            raise
+        _impl = _pyscan
+
+IMPLEMENTATION = "compiled" if _impl is not _pyscan else "pure"
+
+API = (
+    "PathEscape",
+    "KIND_NONE",
+    "KIND_STRM",
+    "KIND_META",
+    "CMP_EQUAL",
+    "CMP_DIFFERENT",
+    "CMP_MISSING",
+    "CMP_ERROR",
+    "REPORT_ERROR",
+    "REPORT_DEPTH",
+    "REPORT_LOOP",
+    "walk",
+    "safe_relpath",
+    "join_relpath",
+    "classify",
+    "target_name",
+    "quote_path",
+    "build_strm",
+    "compare_files",
+    "write_files",
+)
+
+PathEscape = _pyscan.PathEscape
+KIND_NONE, KIND_STRM, KIND_META = _pyscan.KIND_NONE, _pyscan.KIND_STRM, _pyscan.KIND_META
+CMP_EQUAL, CMP_DIFFERENT = _pyscan.CMP_EQUAL, _pyscan.CMP_DIFFERENT
+CMP_MISSING, CMP_ERROR = _pyscan.CMP_MISSING, _pyscan.CMP_ERROR
+REPORT_ERROR, REPORT_DEPTH = _pyscan.REPORT_ERROR, _pyscan.REPORT_DEPTH
+REPORT_LOOP = _pyscan.REPORT_LOOP
+
+walk = _impl.walk
+safe_relpath = _impl.safe_relpath
+join_relpath = _impl.join_relpath
+classify = _impl.classify
+target_name = _impl.target_name
+quote_path = _impl.quote_path
+build_strm = _impl.build_strm
+compare_files = _impl.compare_files
+write_files = _impl.write_files
+
+
+def implementations() -> dict:
+    """Every implementation importable in this process, by id (`py`, and `cy` if built)."""
+    found = {"py": _pyscan}
+    try:
+        from _fastscan import _cscan
+
+        found["cy"] = _cscan
+    except ImportError:
+        pass
+    return found

@@ -1,0 +1,203 @@
+"""Pure-Python twin of the compiled hot path; same API and results as `_cscan`."""
+
+import os
+import stat
+from collections.abc import Iterator
+from urllib.parse import quote
+
+KIND_NONE, KIND_STRM, KIND_META = 0, 1, 2
+CMP_EQUAL, CMP_DIFFERENT, CMP_MISSING, CMP_ERROR = 0, 1, 2, 3
+REPORT_ERROR, REPORT_DEPTH, REPORT_LOOP = "error", "depth", "loop"
+TEMP_SUFFIX = ".strmsync-tmp"
+
+
+class PathEscape(ValueError):
+    """A path that would leave the root it is joined to (`..`, absolute, NUL, empty)."""
+
+
+def safe_relpath(path: str) -> str:
+    """Normalise a `/`-separated relative path, rejecting anything that could escape."""
+    if "\x00" in path:
+        raise PathEscape(f"path contains NUL: {path!r}")
+    if path.startswith("/"):
+        raise PathEscape(f"absolute path where a relative one was expected: {path!r}")
+    parts = []
+    for seg in path.split("/"):
+        if seg == "..":
+            raise PathEscape(f"path leaves its root: {path!r}")
+        if seg and seg != ".":
+            parts.append(seg)
+    if not parts:
+        raise PathEscape(f"empty path: {path!r}")
+    return "/".join(parts)
+
+
+def join_relpath(root: str, rel: str) -> str:
+    """Join a checked relative path under `root`; the only way target paths are built."""
+    rel = safe_relpath(rel)
+    if root == "/":
+        return "/" + rel
+    return root.rstrip("/") + "/" + rel
+
+
+def _extension(name: str) -> str:
+    dot = name.rfind(".")
+    if dot <= 0 or dot == len(name) - 1:
+        return ""
+    # A name made only of leading dots ("..nfo") has no stem, like os.path.splitext says.
+    if not name[:dot].strip("."):
+        return ""
+    return name[dot + 1 :].lower()
+
+
+def classify(name: str, media_exts: frozenset, meta_exts: frozenset) -> int:
+    """KIND_STRM for a media file, KIND_META for a metadata file, else KIND_NONE."""
+    ext = _extension(name)
+    if not ext:
+        return KIND_NONE
+    if ext in media_exts:
+        return KIND_STRM
+    if ext in meta_exts:
+        return KIND_META
+    return KIND_NONE
+
+
+def target_name(name: str, kind: int) -> str:
+    """The file name in the target tree: `<stem>.strm` for media, unchanged for metadata."""
+    if kind == KIND_STRM:
+        return name[: name.rfind(".")] + ".strm"
+    return name
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode each `/`-separated segment on its own (UTF-8, nothing kept but unreserved)."""
+    return "/".join(quote(seg, safe="") for seg in path.split("/"))
+
+
+def build_strm(mode: str, base: str, rel: str) -> str:
+    """The text of a `.strm`: `url` = base + escaped path; `path`/`mount` = base + path."""
+    rel = rel.strip("/")
+    base = base.rstrip("/")
+    if mode == "url":
+        return base + "/" + quote_path(rel)
+    if mode in ("path", "mount"):
+        return base + "/" + rel
+    raise ValueError(f"strm mode: unknown mode {mode!r}")
+
+
+def compare_files(paths: list, expected: list) -> list:
+    """For each path, CMP_EQUAL/CMP_DIFFERENT/CMP_MISSING/CMP_ERROR against expected bytes."""
+    out = []
+    for path, want in zip(paths, expected, strict=True):
+        try:
+            with open(path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size != len(want):
+                    out.append(CMP_DIFFERENT)
+                    continue
+                out.append(CMP_EQUAL if fh.read() == want else CMP_DIFFERENT)
+        except FileNotFoundError:
+            out.append(CMP_MISSING)
+        except IsADirectoryError:
+            out.append(CMP_ERROR)
+        except OSError:
+            out.append(CMP_ERROR)
+    return out
+
+
+def temp_path(path: str) -> str:
+    """The temporary sibling a write goes through before `os.replace`."""
+    head, _, name = path.rpartition("/")
+    return f"{head}/.{name}{TEMP_SUFFIX}"
+
+
+def write_files(paths: list, datas: list) -> list:
+    """Write each file atomically (temp sibling, then rename); 0 or an errno per file."""
+    out = []
+    for path, data in zip(paths, datas, strict=True):
+        tmp = temp_path(path)
+        try:
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+            out.append(0)
+        except OSError as exc:
+            _discard(tmp)
+            out.append(exc.errno or -1)
+    return out
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def walk(root: str, max_depth: int = 25, report: list | None = None) -> Iterator[tuple]:
+    """Yield `(dir_rel, files, subdirs)` depth-first; files are `(name, size, mtime_ns)`.
+
+    Entries are sorted by name. Directories deeper than `max_depth`, symlink loops and
+    unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
+    """
+    if report is None:
+        report = []
+    try:
+        top = os.stat(root)
+    except OSError as exc:
+        report.append((REPORT_ERROR, "", exc.strerror or str(exc)))
+        return
+    stack = [("", 0, ((top.st_dev, top.st_ino),))]
+    while stack:
+        rel, depth, ancestors = stack.pop()
+        listed = _list_dir(root, rel, report)
+        if listed is None:
+            continue
+        files, dirs = listed
+        subdirs = []
+        children = []
+        for name, st in dirs:
+            child = f"{rel}/{name}" if rel else name
+            key = (st.st_dev, st.st_ino)
+            if key in ancestors:
+                report.append((REPORT_LOOP, child, "symlink loop"))
+                continue
+            subdirs.append(name)
+            if depth + 1 > max_depth:
+                report.append((REPORT_DEPTH, child, f"deeper than {max_depth} levels"))
+                continue
+            children.append((child, depth + 1, ancestors + (key,)))
+        yield rel, files, subdirs
+        stack.extend(reversed(children))
+
+
+def _list_dir(root: str, rel: str, report: list):
+    path = f"{root}/{rel}" if rel else root
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as exc:
+        report.append((REPORT_ERROR, rel, exc.strerror or str(exc)))
+        return None
+    files, dirs = [], []
+    for name in names:
+        try:
+            st = os.stat(f"{path}/{name}")
+        except FileNotFoundError:
+            continue  # a dangling symlink or a file gone since the listing: not a file
+        except OSError as exc:
+            child = f"{rel}/{name}" if rel else name
+            report.append((REPORT_ERROR, child, exc.strerror or str(exc)))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            dirs.append((name, st))
+        elif stat.S_ISREG(st.st_mode):
+            files.append((name, st.st_size, st.st_mtime_ns))
+    return files, dirs

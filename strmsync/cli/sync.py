@@ -1,0 +1,128 @@
+"""`strmsync sync SOURCE TARGET`: one sync, right now, in this process."""
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+
+from strmsync.cli.progressbar import ProgressBar
+from strmsync.config import SyncOptions, load_settings, parse_extensions, parse_share
+from strmsync.drivers import LocalDriver
+from strmsync.engine import JobSpec, Progress, Run
+from strmsync.errors import ConfigError
+from strmsync.store import Store
+
+EXIT_CODES = {"succeeded": 0, "failed": 1, "partial": 3, "cancelled": 4}
+EXIT_USAGE = 2
+SHOWN_CHANGES = 50
+
+
+def register(commands) -> None:
+    """Add the `sync` sub-command."""
+    p = commands.add_parser("sync", help="sync SOURCE into TARGET once",
+                            description="Mirror SOURCE as .strm files (plus metadata) in TARGET.")
+    p.add_argument("source", help="a local directory (a mount)")
+    p.add_argument("target", help="the directory that receives the .strm tree")
+    p.add_argument("--mode", choices=("full", "incremental"), default="full",
+                   help="full: read and compare every .strm, clean up; incremental: skip"
+                        " existing targets unread (default: full)")
+    p.add_argument("--strm", dest="strm_mode", choices=("path", "mount", "url"), default="path",
+                   help="what a .strm holds (default: path)")
+    p.add_argument("--mount-prefix", default="", help="prefix for --strm mount")
+    p.add_argument("--url-base", default="", help="base URL for --strm url")
+    p.add_argument("--meta", dest="meta_mode", choices=("none", "copy"), default="copy",
+                   help="copy metadata files or not (default: copy)")
+    p.add_argument("--meta-update", choices=("skip", "update"), default="skip",
+                   help="existing metadata: skip, or update when size/mtime differ")
+    p.add_argument("--media-ext", help="media extensions, comma-separated")
+    p.add_argument("--meta-ext", help="metadata extensions, comma-separated")
+    p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
+    p.add_argument("--max-delete", default="10%",
+                   help="largest share of managed files one run may delete (default 10%%)")
+    p.add_argument("--concurrency", type=int, default=4, help="parallel file operations")
+    p.add_argument("--data", help="data directory (default: $STRMSYNC_DATA or XDG data dir)")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the result")
+    p.set_defaults(handler=run_sync)
+
+
+def options_from_args(args: argparse.Namespace) -> SyncOptions:
+    """The job options the flags describe; raises ConfigError on a bad combination."""
+    values = {
+        "strategy": args.mode, "strm_mode": args.strm_mode, "mount_prefix": args.mount_prefix,
+        "url_base": args.url_base, "meta_mode": args.meta_mode, "meta_update": args.meta_update,
+        "max_delete": parse_share(args.max_delete, "max_delete"),
+        "concurrency": args.concurrency,
+    }
+    if args.media_ext is not None:
+        values["media_exts"] = parse_extensions(args.media_ext, "media_ext")
+    if args.meta_ext is not None:
+        values["meta_exts"] = parse_extensions(args.meta_ext, "meta_ext")
+    return SyncOptions(**values)
+
+
+def check_roots(source: str, target: str) -> None:
+    """Refuse a source that is not a directory and roots that contain each other."""
+    if not os.path.isdir(source):
+        raise ConfigError(f"source: not a directory: {source}")
+    if source == target or target.startswith(source.rstrip("/") + "/"):
+        raise ConfigError("target: must not be inside the source (it would sync itself)")
+    if source.startswith(target.rstrip("/") + "/"):
+        raise ConfigError("target: must not contain the source")
+
+
+def run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run one sync and print its summary; the exit code tells how it ended."""
+    source, target = os.path.realpath(args.source), os.path.realpath(args.target)
+    try:
+        options = options_from_args(args)
+        check_roots(source, target)
+    except ConfigError as exc:
+        print(f"strmsync sync: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = load_settings(args.data)
+    store = Store(settings.database_path)
+    try:
+        summary = _execute(store, source, target, options, args)
+    finally:
+        store.close()
+    print(json.dumps(summary.to_dict()) if args.json else _describe(summary))
+    return EXIT_CODES[summary.status]
+
+
+def _execute(store: Store, source: str, target: str, options: SyncOptions, args):
+    source_id = store.ensure_source(f"local:{source}", "local", {"root": source})
+    key = hashlib.sha1(target.encode()).hexdigest()[:12]
+    job_id = store.ensure_job(f"cli-{key}", source_id, source, target, options.to_dict())
+    run_id = store.create_run(job_id, options.strategy, "manual", args.dry_run, "running")
+    bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    driver = LocalDriver(source, options.mount_prefix, options.url_base)
+    try:
+        run = Run(store, run_id, JobSpec(job_id, target, options), driver, options.strategy,
+                  args.dry_run, Progress(callback=bar), cancel)
+        return run.execute()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if bar:
+            bar.close()
+
+
+def _describe(summary) -> str:
+    c = summary.counts
+    lines = [f"strmsync: {summary.status} in {summary.duration_s:.2f} s"
+             + (" (dry run: nothing written)" if summary.dry_run else ""),
+             f"  created {c['created']}  updated {c['updated']}  skipped {c['skipped']}"
+             f"  deleted {c['deleted']}  failed {c['failed']}  meta copied {c['meta_copied']}"]
+    if summary.error:
+        lines.append(f"  problem: {summary.error}")
+    if summary.dry_run and summary.changes:
+        lines.append("  planned changes:")
+        lines += [f"    {action:<7} {path}" for action, _, path in
+                  summary.changes[:SHOWN_CHANGES]]
+        if len(summary.changes) > SHOWN_CHANGES:
+            lines.append(f"    … and {len(summary.changes) - SHOWN_CHANGES} more")
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""The `local` driver: a directory on this machine, often a CloudDrive2 or rclone mount."""
+
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import _fastscan
+from strmsync.drivers.base import Listing, ScanReport
+from strmsync.errors import ConfigError, FatalError, ListingError
+
+
+class LocalDriver:
+    """Walks a local directory tree with the compiled hot path."""
+
+    kind = "local"
+    capabilities = frozenset({"watch", "download"})
+    relist_pause = 0.0
+
+    def __init__(self, root: str, mount_prefix: str = "", url_base: str = ""):
+        self.root = os.path.abspath(root)
+        self.mount_prefix = mount_prefix
+        self.url_base = url_base
+
+    def listings(self, max_depth: int, report: ScanReport) -> Iterator[Listing]:
+        """Stream each folder's listing through `_fastscan.walk`."""
+        if not os.path.isdir(self.root):
+            raise FatalError(f"source: not a directory: {self.root}")
+        raw: list = []
+        for rel, files, subdirs in _fastscan.walk(self.root, max_depth, raw):
+            self._sort_report(raw, report)
+            yield Listing(rel, files, subdirs)
+        self._sort_report(raw, report)
+
+    @staticmethod
+    def _sort_report(raw: list, report: ScanReport) -> None:
+        for kind, rel, message in raw:
+            if kind == _fastscan.REPORT_DEPTH:
+                report.truncated.append(rel)
+            elif kind == _fastscan.REPORT_LOOP:
+                report.loops.append(rel)
+            else:
+                report.errors.append((rel, message))
+        raw.clear()
+
+    def list_dir(self, rel: str) -> Listing | None:
+        """List one folder without descending; None when it is gone."""
+        path = _fastscan.join_relpath(self.root, rel) if rel else self.root
+        if not os.path.isdir(path):
+            return None
+        raw: list = []
+        walker = _fastscan.walk(path, 0, raw)
+        try:
+            first = next(walker, None)
+        finally:
+            walker.close()
+        errors = [item for item in raw if item[0] == _fastscan.REPORT_ERROR]
+        if errors or first is None:
+            raise ListingError(f"{rel or '/'}: {errors[0][2] if errors else 'cannot list'}")
+        return Listing(rel, first[1], first[2])
+
+    def strm_text(self, rel: str, mode: str) -> str:
+        """`path`: the file's absolute path; `mount`: under the mount prefix; `url`: a link."""
+        if mode == "path":
+            return _fastscan.build_strm("path", self.root, rel)
+        if mode == "mount":
+            return _fastscan.build_strm("mount", self.mount_prefix, rel)
+        if not self.url_base:
+            raise ConfigError("url_base: required for strm_mode 'url' on a local source")
+        return _fastscan.build_strm("url", self.url_base, rel)
+
+    def open(self, rel: str) -> BinaryIO:
+        """Open a source file for reading."""
+        return open(_fastscan.join_relpath(self.root, rel), "rb")
+
+    def test(self) -> dict:
+        """A local source works when its root is a readable directory."""
+        if not os.path.isdir(self.root):
+            raise FatalError(f"source: not a directory: {self.root}")
+        if not os.access(self.root, os.R_OK | os.X_OK):
+            raise FatalError(f"source: not readable: {self.root}")
+        return {"root": self.root, "entries": len(os.listdir(self.root))}

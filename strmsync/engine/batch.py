@@ -1,0 +1,79 @@
+"""One batch of items: observe the target, plan, and (unless dry) write."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from strmsync.config import SyncOptions
+from strmsync.drivers.base import Driver
+from strmsync.engine.plan import STRM, plan_item
+from strmsync.engine.writer import TargetWriter
+from strmsync.errors import FatalError
+
+COUNTED = {"create": "created", "update": "updated", "skip": "skipped", "copy": "meta_copied",
+           "fail": "failed"}
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: counts, manifest rows to record, changes made, failures."""
+
+    counts: Counter = field(default_factory=Counter)
+    rows: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+
+
+def process_batch(items: list, manifest: dict, options: SyncOptions, writer: TargetWriter,
+                  driver: Driver, read_strm: bool, dry_run: bool) -> BatchOutcome:
+    """Observe, plan and apply one batch; only FatalError escapes, per-file errors are kept."""
+    outcome = BatchOutcome()
+    observed = writer.observe(items, read_strm)
+    writes, copies = [], []
+    for item, seen in zip(items, observed, strict=True):
+        action, record = plan_item(item, seen, manifest.get(item.target_rel), options)
+        if action == "fail":
+            outcome.failures.append((item.target_rel, "target exists but is not a regular file"))
+        elif action in ("create", "update"):
+            writes.append((item, action))
+        elif action == "copy":
+            copies.append(item)
+        elif action == "skip" and record and not dry_run:
+            outcome.rows.append(item.manifest_row())
+        if action in COUNTED and action != "fail":
+            outcome.counts[COUNTED[action]] += 1
+    outcome.counts["scanned"] += len(items)
+    outcome.counts["failed"] += len(outcome.failures)
+    if dry_run:
+        outcome.changes.extend((action, STRM, item.target_rel) for item, action in writes)
+        outcome.changes.extend(("copy", item.kind, item.target_rel) for item in copies)
+        return outcome
+    _write_strm(writes, writer, outcome)
+    _copy_meta(copies, writer, driver, outcome)
+    return outcome
+
+
+def _write_strm(writes: list, writer: TargetWriter, outcome: BatchOutcome) -> None:
+    codes = writer.write_strm([item for item, _ in writes])
+    for (item, action), code in zip(writes, codes, strict=True):
+        if code:
+            outcome.counts[COUNTED[action]] -= 1
+            outcome.counts["failed"] += 1
+            outcome.failures.append((item.target_rel, f"write failed: errno {code}"))
+        else:
+            outcome.rows.append(item.manifest_row())
+            outcome.changes.append((action, STRM, item.target_rel))
+
+
+def _copy_meta(copies: list, writer: TargetWriter, driver: Driver, outcome: BatchOutcome) -> None:
+    for item in copies:
+        try:
+            writer.copy_meta(item, driver.open(item.source_rel))
+        except FatalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one metadata file never stops the run
+            outcome.counts["meta_copied"] -= 1
+            outcome.counts["failed"] += 1
+            outcome.failures.append((item.target_rel, f"metadata copy failed: {exc}"))
+            continue
+        outcome.rows.append(item.manifest_row())
+        outcome.changes.append(("copy", item.kind, item.target_rel))

@@ -1,0 +1,222 @@
+"""One run of a job: scan, plan, apply, clean up, summarise (DESIGN.md §2)."""
+
+import os
+import socket
+import threading
+import time
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from strmsync.config import SyncOptions
+from strmsync.drivers.base import Driver, ScanReport
+from strmsync.engine.batch import BatchOutcome, process_batch
+from strmsync.engine.cleanup import apply_cleanup, confirm_gone
+from strmsync.engine.lock import job_lock
+from strmsync.engine.plan import map_names, plan_cleanup
+from strmsync.engine.progress import COUNTS, Progress
+from strmsync.engine.runlog import RunLog
+from strmsync.engine.writer import TargetWriter
+from strmsync.errors import FatalError
+from strmsync.store import Store
+
+BATCH_SIZE = 256
+MAX_CHANGES_KEPT = 5000
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the engine needs of a job: its id, target root and options."""
+
+    job_id: int
+    target_root: str
+    options: SyncOptions
+
+
+@dataclass
+class RunSummary:
+    """The outcome of a run, as stored and as printed."""
+
+    run_id: int
+    status: str
+    mode: str
+    dry_run: bool
+    counts: dict
+    duration_s: float
+    error: str | None = None
+    changes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict with the counts at the top level."""
+        return {"run_id": self.run_id, "status": self.status, "mode": self.mode,
+                "dry_run": self.dry_run, **self.counts, "duration_s": self.duration_s,
+                "error": self.error}
+
+
+class Run:
+    """Executes one run of one job against one driver; the only entry point is `execute`."""
+
+    def __init__(self, store: Store, run_id: int, job: JobSpec, driver: Driver, mode: str,
+                 dry_run: bool = False, progress: Progress | None = None,
+                 cancel: threading.Event | None = None):
+        self.store, self.run_id, self.job, self.driver = store, run_id, job, driver
+        self.mode, self.dry_run = mode, dry_run
+        self.options = job.options
+        self.progress = progress or Progress()
+        self.cancel = cancel or threading.Event()
+        self.writer = TargetWriter(job.target_root)
+        self.log = RunLog()
+        self.counts: Counter = Counter()
+        self.changes: list = []
+        self.problems: list[str] = []
+
+    def execute(self) -> RunSummary:
+        """Run to the end and record the outcome; never raises for a failed sync."""
+        started = time.monotonic()
+        self.store.start_run(self.run_id, os.getpid(), socket.gethostname())
+        status, error = "failed", None
+        try:
+            with job_lock(self.store.path.parent / "locks", self.job.job_id):
+                status = self._locked()
+        except FatalError as exc:
+            error = str(exc)
+            self.log.error("run failed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must still end the run as failed
+            error = f"internal error: {exc!r}"
+            self.log.error("run failed with an internal error: %r", exc)
+        if status != "failed" and self.problems:
+            error = "; ".join(self.problems)
+        self.progress.set_phase("done")
+        return self._record(status, error, round(time.monotonic() - started, 3))
+
+    def _locked(self) -> str:
+        self._recover_interrupted()
+        self.writer.ensure_root(self.dry_run)
+        self.driver.strm_text("probe.mkv", self.options.strm_mode)  # bad STRM settings: fatal
+        manifest = self.store.load_manifest(self.job.job_id)
+        self.progress.expected = len(manifest)
+        self.log.info("%s run of job %d%s: %d managed files", self.mode, self.job.job_id,
+                      " (dry run)" if self.dry_run else "", len(manifest))
+        report, remaining, listed = self._scan(manifest)
+        if self.cancel.is_set():
+            self.log.warning("cancelled; no cleanup")
+            return "cancelled"
+        self._cleanup(manifest, report, remaining, listed)
+        if any(rel == "" for rel, _ in report.errors):
+            raise FatalError(f"source: cannot list the source root: {report.errors[0][1]}")
+        return "partial" if self.problems or self.counts["failed"] else "succeeded"
+
+    def _recover_interrupted(self) -> None:
+        # We hold the job lock, so any run still marked running here died mid-way.
+        stale = [run for run in self.store.runs_of_job(self.job.job_id, "running")
+                 if run["id"] != self.run_id]
+        for run in stale:
+            self.store.finish_run(run["id"], "failed", run, "interrupted: the process died")
+        if stale and os.path.isdir(self.writer.root) and not self.dry_run:
+            removed = self.writer.sweep_temp_files()
+            self.log.warning("previous run was interrupted; removed %d temp file(s)", removed)
+
+    # scanning ------------------------------------------------------------------------------
+
+    def _scan(self, manifest: dict) -> tuple[ScanReport, set, set]:
+        report, remaining, listed = ScanReport(), set(manifest), set()
+        opts, mode = self.options, self.options.strm_mode
+        strm_text = lambda rel: self.driver.strm_text(rel, mode)  # noqa: E731
+        inflight: deque = deque()
+        batch: list = []
+        self.progress.set_phase("scanning")
+        with ThreadPoolExecutor(opts.concurrency, thread_name_prefix="strmsync-run") as pool:
+            for listing in self.driver.listings(opts.max_depth, report):
+                if self.cancel.is_set():
+                    break
+                if not listing.empty:
+                    listed.add(listing.dir)
+                items, rejected = map_names(listing.dir, listing.files, opts, strm_text)
+                for source_rel, why in rejected:
+                    self._fail(source_rel, why)
+                remaining.difference_update(item.target_rel for item in items)
+                batch.extend(items)
+                if len(batch) >= BATCH_SIZE:
+                    inflight.append(self._submit(pool, batch, manifest))
+                    batch = []
+                while len(inflight) > 2 * opts.concurrency:
+                    self._merge(inflight.popleft().result())
+            if batch and not self.cancel.is_set():
+                inflight.append(self._submit(pool, batch, manifest))
+            while inflight:
+                self._merge(inflight.popleft().result())
+        self._note_report(report)
+        return report, remaining, listed
+
+    def _submit(self, pool, batch: list, manifest: dict):
+        read_strm = self.mode != "incremental"
+        return pool.submit(process_batch, batch, manifest, self.options, self.writer,
+                           self.driver, read_strm, self.dry_run)
+
+    def _merge(self, outcome: BatchOutcome) -> None:
+        if outcome.rows:
+            self.store.put_manifest(self.job.job_id, outcome.rows)
+        for rel, why in outcome.failures:
+            self.log.error("%s: %s", rel, why)
+        self._keep_changes(outcome.changes)
+        self.counts.update(outcome.counts)
+        self.progress.add(**outcome.counts)
+
+    def _fail(self, rel: str, why: str) -> None:
+        self.log.error("%s: %s", rel, why)
+        self.counts["failed"] += 1
+        self.progress.add(failed=1)
+
+    def _keep_changes(self, changes: list) -> None:
+        room = MAX_CHANGES_KEPT - len(self.changes)
+        self.changes.extend(changes[:max(room, 0)])
+
+    def _note_report(self, report: ScanReport) -> None:
+        for rel in report.truncated:
+            self.log.warning("%s: deeper than %d levels, not synced", rel, self.options.max_depth)
+        for rel in report.loops:
+            self.log.warning("%s: symlink loop, skipped", rel)
+        for rel, why in report.errors:
+            self.log.error("%s: cannot list: %s", rel or "/", why)
+        if report.errors:
+            names = ", ".join(rel or "/" for rel, _ in report.errors[:5])
+            more = f" and {len(report.errors) - 5} more" if len(report.errors) > 5 else ""
+            self.problems.append(f"{len(report.errors)} folder(s) could not be listed:"
+                                 f" {names}{more}")
+
+    # cleanup -------------------------------------------------------------------------------
+
+    def _cleanup(self, manifest: dict, report: ScanReport, remaining: set, listed: set) -> None:
+        problem = "a folder could not be listed" if report.errors else None
+        if problem is None and self.mode == "full" and remaining:
+            problem = confirm_gone(remaining, listed, self.driver, self.log)
+            if problem:
+                self.problems.append(problem)
+        plan = plan_cleanup(sorted(remaining), len(manifest), self.options, self.mode, problem,
+                            tuple(report.truncated + report.loops))
+        if plan.skipped and remaining:
+            self.log.warning("%s (%d orphan(s) kept)", plan.skipped, len(remaining))
+        if plan.blocked:
+            self.log.warning("%s", plan.blocked)
+            self.problems.append(plan.blocked)
+            return
+        if not plan.delete:
+            return
+        self.progress.set_phase("cleanup")
+        deleted, dropped, changes = apply_cleanup(plan, manifest, self.writer, self.dry_run,
+                                                  self.log)
+        self.store.drop_manifest(self.job.job_id, dropped)
+        self._keep_changes(changes)
+        self.counts["deleted"] += deleted
+        self.progress.add(deleted=deleted)
+
+    # record --------------------------------------------------------------------------------
+
+    def _record(self, status: str, error: str | None, duration: float) -> RunSummary:
+        counts = {name: int(self.counts.get(name, 0)) for name in COUNTS}
+        self.log.info("run %s: %s", status, ", ".join(f"{k} {v}" for k, v in counts.items()))
+        self.store.add_changes(self.run_id, self.changes)
+        self.store.add_log(self.run_id, self.log.take())
+        self.store.finish_run(self.run_id, status, counts, error)
+        return RunSummary(self.run_id, status, self.mode, self.dry_run, counts, duration, error,
+                          self.changes)

@@ -1,0 +1,153 @@
+"""The only code that touches the target tree: observe, write atomically, delete managed."""
+
+import errno
+import os
+import shutil
+from typing import BinaryIO
+
+import _fastscan
+from strmsync.engine.plan import BROKEN, META, OBSERVED_STRM, PRESENT, STRM, Item, digest
+from strmsync.errors import FatalError
+
+TEMP_SUFFIX = ".strmsync-tmp"
+# Write failures that no other file in the run would escape: stop instead of failing each.
+FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+
+
+class TargetWriter:
+    """Reads and writes files under one target root; every path is checked on the way in."""
+
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+
+    def path(self, rel: str) -> str:
+        """The absolute target path for `rel`, refusing anything that leaves the root."""
+        return _fastscan.join_relpath(self.root, rel)
+
+    def ensure_root(self, dry_run: bool) -> None:
+        """Create the target root (unless dry) and check that it is writable."""
+        if dry_run:
+            probe = self.root
+            while not os.path.exists(probe):
+                probe = os.path.dirname(probe)
+            if not os.access(probe, os.W_OK):
+                raise FatalError(f"target: not writable: {self.root}")
+            return
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as exc:
+            raise FatalError(f"target: cannot create {self.root}: {exc.strerror}") from exc
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise FatalError(f"target: not writable: {self.root}")
+
+    # observing -----------------------------------------------------------------------------
+
+    def observe(self, items: list, read_strm: bool) -> list:
+        """What each item's target holds now; `.strm` files are read only if `read_strm`."""
+        observed: list = [None] * len(items)
+        strm_index = [i for i, item in enumerate(items) if item.kind == STRM]
+        if read_strm:
+            codes = _fastscan.compare_files([self.path(items[i].target_rel) for i in strm_index],
+                                            [items[i].text for i in strm_index])
+            for i, code in zip(strm_index, codes, strict=True):
+                observed[i] = OBSERVED_STRM[code]
+        else:
+            for i in strm_index:
+                observed[i] = PRESENT if os.path.lexists(self.path(items[i].target_rel)) \
+                    else OBSERVED_STRM[_fastscan.CMP_MISSING]
+        for i, item in enumerate(items):
+            if item.kind == META:
+                observed[i] = self._stat_meta(item.target_rel)
+        return observed
+
+    def _stat_meta(self, rel: str):
+        try:
+            st = os.stat(self.path(rel))
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return BROKEN
+        if not os.path.isfile(self.path(rel)):
+            return BROKEN
+        return (st.st_size, st.st_mtime_ns)
+
+    # writing -------------------------------------------------------------------------------
+
+    def write_strm(self, items: list) -> list:
+        """Write `.strm` files atomically; returns an errno (0 for success) per item."""
+        codes = _fastscan.write_files([self.path(item.target_rel) for item in items],
+                                      [item.text for item in items])
+        for code in codes:
+            if code in FATAL_ERRNOS:
+                raise FatalError(f"target: {os.strerror(code)} under {self.root}")
+        return codes
+
+    def copy_meta(self, item: Item, source: BinaryIO) -> None:
+        """Copy a metadata file atomically, giving it the source's mtime."""
+        dest = self.path(item.target_rel)
+        tmp = _temp_path(dest)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        try:
+            with source, open(tmp, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            os.utime(tmp, ns=(item.mtime_ns, item.mtime_ns))
+            os.replace(tmp, dest)
+        except OSError as exc:
+            _discard(tmp)
+            if exc.errno in FATAL_ERRNOS:
+                raise FatalError(f"target: {exc.strerror} under {self.root}") from exc
+            raise
+
+    # deleting ------------------------------------------------------------------------------
+
+    def delete_managed(self, rel: str, entry: tuple) -> str:
+        """Delete a file strmsync wrote if it is still as written: deleted, kept or gone."""
+        path = self.path(rel)
+        kind, want_digest, size, mtime_ns = entry
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return "gone"
+        if not os.path.isfile(path) or os.path.islink(path):
+            return "kept"
+        if kind == STRM:
+            with open(path, "rb") as fh:
+                unchanged = digest(fh.read()) == want_digest
+        else:
+            unchanged = st.st_size == size and st.st_mtime_ns // 10**9 == mtime_ns // 10**9
+        if not unchanged:
+            return "kept"
+        os.unlink(path)
+        self._prune_dirs(os.path.dirname(path))
+        return "deleted"
+
+    def _prune_dirs(self, directory: str) -> None:
+        # rmdir only removes empty folders, so a folder holding any user file survives.
+        while directory != self.root and directory.startswith(self.root + "/"):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                return
+            directory = os.path.dirname(directory)
+
+    def sweep_temp_files(self) -> int:
+        """Remove temp files an interrupted run left behind; returns how many."""
+        removed = 0
+        for dirpath, _dirs, names in os.walk(self.root):
+            for name in names:
+                if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                    _discard(os.path.join(dirpath, name))
+                    removed += 1
+        return removed
+
+
+def _temp_path(path: str) -> str:
+    head, _, name = path.rpartition("/")
+    return f"{head}/.{name}{TEMP_SUFFIX}"
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,54 @@
+"""Numbered schema migrations, applied in order and tracked with `PRAGMA user_version`."""
+
+import sqlite_utils
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db["sources"].create({
+        "id": int, "name": str, "kind": str, "config": str, "secrets": str,
+        "qps": float, "concurrency": int, "created_at": float, "updated_at": float,
+    }, pk="id", not_null={"name", "kind"})
+    db["sources"].create_index(["name"], unique=True)
+    db["jobs"].create({
+        "id": int, "name": str, "source_id": int, "source_root": str, "target_root": str,
+        "options": str, "schedule": str, "run_on_start": int, "watch": int, "enabled": int,
+        "created_at": float, "updated_at": float,
+    }, pk="id", not_null={"name", "source_id", "target_root"},
+        foreign_keys=[("source_id", "sources", "id")], defaults={"enabled": 1})
+    db["jobs"].create_index(["name"], unique=True)
+    db["runs"].create({
+        "id": int, "job_id": int, "mode": str, "trigger": str, "dry_run": int, "status": str,
+        "scanned": int, "created": int, "updated": int, "skipped": int, "deleted": int,
+        "failed": int, "meta_copied": int, "queued_at": float, "started_at": float,
+        "finished_at": float, "duration_s": float, "error": str, "pid": int, "host": str,
+        "rq_job_id": str,
+    }, pk="id", foreign_keys=[("job_id", "jobs", "id")])
+    db["runs"].create_index(["job_id", "status"])
+    db["run_log"].create({"id": int, "run_id": int, "ts": float, "level": str, "message": str},
+                         pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db["run_log"].create_index(["run_id"])
+    db["run_changes"].create({"id": int, "run_id": int, "action": str, "kind": str,
+                              "path": str}, pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db["run_changes"].create_index(["run_id"])
+    db["manifest"].create({
+        "job_id": int, "path": str, "kind": str, "digest": str, "src_size": int,
+        "src_mtime_ns": int, "written_at": float,
+    }, pk=("job_id", "path"), foreign_keys=[("job_id", "jobs", "id")])
+    db["events"].create({
+        "id": int, "job_id": int, "action": str, "path": str, "new_path": str, "is_dir": int,
+        "received_at": float, "run_id": int,
+    }, pk="id", foreign_keys=[("job_id", "jobs", "id")])
+    db["events"].create_index(["job_id", "run_id"])
+
+
+MIGRATIONS = [_initial]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this database has not seen; returns the schema version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

@@ -100,7 +100,7 @@ class Store:
         self._write(
             f"UPDATE runs SET status=?, error=?, finished_at=?, duration_s=?, {sets} WHERE id=?",
             [status, error, now, round(now - started, 3)]
-            + [int(counts.get(name, 0)) for name in RUN_COUNTS] + [run_id])
+            + [int(counts.get(name) or 0) for name in RUN_COUNTS] + [run_id])
 
     def run(self, run_id: int) -> dict | None:
         """One run row."""

@@ -1,5 +1,6 @@
 """One run of a job: scan, plan, apply, clean up, summarise (DESIGN.md §2)."""
 
+import logging
 import os
 import socket
 import threading
@@ -19,6 +20,8 @@ from strmsync.engine.runlog import RunLog
 from strmsync.engine.writer import TargetWriter
 from strmsync.errors import FatalError
 from strmsync.store import Store
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 256
 MAX_CHANGES_KEPT = 5000
@@ -84,6 +87,7 @@ class Run:
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run as failed
             error = f"internal error: {exc!r}"
             self.log.error("run failed with an internal error: %r", exc)
+            log.exception("run %d failed with an internal error", self.run_id)
         if status != "failed" and self.problems:
             error = "; ".join(self.problems)
         self.progress.set_phase("done")

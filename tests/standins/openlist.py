@@ -1,0 +1,133 @@
+"""A stand-in OpenList/Alist v3 server: the HTTP API and /d/ links over a local directory."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from datetime import timedelta, timezone, tzinfo
+
+from .faults import EMPTY, FaultPlan
+from .httpserver import BackgroundHTTPServer
+from .openlist_api import ADMIN, GENERAL, GUEST, User
+from .openlist_http import OpenListHandler
+from .openlist_sign import make_sign
+from .tokens import TokenBook, TokenRejected
+from .traffic import Traffic
+from .tree import LocalTree, clean_path, quote_path
+
+__all__ = ["ADMIN", "FAULT_KINDS", "GENERAL", "GUEST", "OpenListStandIn", "User"]
+
+CHINA_TIME = timezone(timedelta(hours=8))
+
+FAULT_KINDS = (
+    "error",  # envelope code 500 with a message
+    "empty_message",  # envelope code 500 with message ""
+    "code429",  # envelope code 429
+    "unauthorized",  # envelope code 401 "token is expired"
+    "http429",  # HTTP 429 with an HTML body
+    "http502",  # HTTP 502 from a "proxy", HTML body
+    "html",  # HTTP 200 with an HTML page instead of JSON
+    "drop",  # connection closed without an answer
+    EMPTY,  # fs/list answers content null, total 0
+)
+
+
+class OpenListStandIn:
+    """Serves OpenList's JSON API and signed download links for the files under `root`."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        users: Iterable[User] = (User("admin", "admin", "/", ADMIN),),
+        admin_token: str = "openlist-standin-admin-token",
+        sign_all: bool = True,
+        link_expiration_hours: int = 0,
+        folder_passwords: dict[str, str] | None = None,
+        token_ttl: float | None = None,
+        token_uses: int | None = None,
+        tz: tzinfo = CHINA_TIME,
+        provider: str = "Local",
+        version: str = "v4.1.0",
+    ) -> None:
+        self.tree = LocalTree(root)
+        self.users = {user.username: user for user in users}
+        self.admin_token = admin_token
+        self.sign_all = sign_all
+        self.link_expiration_hours = link_expiration_hours
+        self.folder_passwords = {clean_path(p): pw for p, pw in (folder_passwords or {}).items()}
+        self.tokens = TokenBook(admin_token, token_ttl, token_uses)
+        self.faults = FaultPlan(
+            FAULT_KINDS, list_endpoint="fs/list", error_kind="error", throttle_kind="http429"
+        )
+        self.traffic = Traffic()
+        self.tz = tz
+        self.provider = provider
+        self.version = version
+        self._http = BackgroundHTTPServer(OpenListHandler, self)
+        self.url = ""
+
+    def start(self) -> OpenListStandIn:
+        """Start serving on an ephemeral port; `url` is then set."""
+        port = self._http.start()
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        self._http.stop()
+
+    def __enter__(self) -> OpenListStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def admin(self) -> User:
+        """Return the account the permanent admin token stands for."""
+        admins = [user for user in self.users.values() if user.role == ADMIN]
+        return admins[0] if admins else User("admin", "", "/", ADMIN)
+
+    def login(self, username: str, password: str) -> str | None:
+        """Return a new session token for valid credentials, else None."""
+        user = self.users.get(username)
+        if user is None or user.password != password:
+            return None
+        return self.tokens.issue(username)[0]
+
+    def authenticate(self, token: str) -> User:
+        """Return the user an Authorization header value stands for; raise TokenRejected otherwise."""
+        if token == self.admin_token:
+            return self.admin()
+        if not token:
+            raise TokenRejected("Guest user is disabled, login please")
+        user = self.users.get(self.tokens.check(token))
+        if user is None:
+            raise TokenRejected("user not found")
+        return user
+
+    def folder_password(self, abs_path: str) -> str | None:
+        """Return the password guarding `abs_path` (set on it or a parent folder), if any."""
+        path = clean_path(abs_path)
+        while True:
+            if path in self.folder_passwords:
+                return self.folder_passwords[path]
+            if path == "/":
+                return None
+            path = os.path.dirname(path)
+
+    def needs_sign(self, abs_path: str) -> bool:
+        """Tell whether links to `abs_path` must carry a sign."""
+        return self.sign_all or self.folder_password(abs_path) is not None
+
+    def sign(self, abs_path: str) -> str:
+        """Return the sign the server hands out for absolute storage path `abs_path`."""
+        hours = self.link_expiration_hours
+        expire = int(time.time() + hours * 3600) if hours else 0
+        return make_sign(self.admin_token, clean_path(abs_path), expire)
+
+    def link(self, abs_path: str, route: str = "d") -> str:
+        """Return the download URL of absolute storage path `abs_path` (with its sign when needed)."""
+        url = f"{self.url}/{route}{quote_path(clean_path(abs_path))}"
+        return f"{url}?sign={self.sign(abs_path)}" if self.needs_sign(abs_path) else url

@@ -106,8 +106,10 @@ def compare_files(paths: list, expected: list) -> list:
 
 def temp_path(path: str) -> str:
     """The temporary sibling a write goes through before `os.replace`."""
-    head, _, name = path.rpartition("/")
-    return f"{head}/.{name}{TEMP_SUFFIX}"
+    # Keep the separator rpartition found: a bare name's temp must stay in the current
+    # directory, not become "/.<name>" at the filesystem root.
+    head, sep, name = path.rpartition("/")
+    return f"{head}{sep}.{name}{TEMP_SUFFIX}"
 
 
 def write_files(paths: list, datas: list) -> list:

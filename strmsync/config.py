@@ -139,6 +139,10 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     redis_url: str = ""
     log_level: str = "INFO"
+    one_run_at_a_time: bool = False
+    workers: int = 2
+    host: str = "0.0.0.0"
+    port: int = 8580
 
     @property
     def database_path(self) -> Path:
@@ -153,7 +157,8 @@ def default_data_dir() -> Path:
     return Path(base) / "strmsync"
 
 
-def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OPTIONS) -> Settings:
+def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OPTIONS,
+                  flags: dict | None = None) -> Settings:
     """Defaults, then `/data/options.json`, then `STRMSYNC_*` variables, then flags."""
     env = os.environ if env is None else env
     values: dict = {}
@@ -164,12 +169,22 @@ def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OP
             values["redis_url"] = options["redis_url"]
         if options.get("log_level"):
             values["log_level"] = str(options["log_level"]).upper()
+        for name in ("one_run_at_a_time", "workers"):
+            if name in options:
+                values[name] = options[name]
     if env.get("STRMSYNC_DATA"):
         values["data_dir"] = Path(env["STRMSYNC_DATA"])
     if env.get("REDIS_URL"):
         values["redis_url"] = env["REDIS_URL"]
     if env.get("STRMSYNC_LOG_LEVEL"):
         values["log_level"] = env["STRMSYNC_LOG_LEVEL"].upper()
+    if env.get("STRMSYNC_ONE_RUN_AT_A_TIME"):
+        values["one_run_at_a_time"] = env["STRMSYNC_ONE_RUN_AT_A_TIME"].lower() in ("1", "true")
+    if env.get("STRMSYNC_WORKERS"):
+        values["workers"] = _coerce(env["STRMSYNC_WORKERS"], int, "workers")
+    if env.get("STRMSYNC_PORT"):
+        values["port"] = _coerce(env["STRMSYNC_PORT"], int, "port")
+    values.update({k: v for k, v in (flags or {}).items() if v is not None})
     if data_flag:
         values["data_dir"] = Path(data_flag)
     if "data_dir" in values:

@@ -41,7 +41,14 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["job_id", "run_id"])
 
 
-MIGRATIONS = [_initial]
+def _one_queued_run_per_job_and_mode(db: sqlite_utils.Database) -> None:
+    # A second trigger for a job that already has a queued run of that mode is a duplicate;
+    # the index makes that a constraint, so two racing triggers cannot both queue.
+    db.execute("CREATE UNIQUE INDEX runs_one_queued ON runs (job_id, mode, dry_run)"
+               " WHERE status = 'queued'")
+
+
+MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -11,8 +11,20 @@ import sqlite_utils
 
 from strmsync.migrations import migrate
 
+SOURCE_COLUMNS = ("name", "kind", "config", "secrets", "qps", "concurrency")
+JOB_COLUMNS = ("name", "source_id", "source_root", "target_root", "options", "schedule",
+               "run_on_start", "watch", "enabled")
+JSON_COLUMNS = ("config", "secrets", "options")
 RUN_COUNTS = ("scanned", "created", "updated", "skipped", "deleted", "failed", "meta_copied")
 FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
+
+
+class DuplicateRun(Exception):
+    """The job already has a queued run of that mode; carries that run's id."""
+
+    def __init__(self, run_id: int):
+        super().__init__(f"run {run_id} of this job is already queued")
+        self.run_id = run_id
 
 
 class Store:
@@ -40,55 +52,143 @@ class Store:
 
     # sources and jobs --------------------------------------------------------------------
 
-    def ensure_source(self, name: str, kind: str, config: dict) -> int:
+    def ensure_source(self, name: str, kind: str, config: dict, secrets: dict | None = None) -> int:
         """The id of the source called `name`, created or updated with this config."""
         row = self._one("SELECT id FROM sources WHERE name = ?", [name])
-        now = time.time()
+        values = {"name": name, "kind": kind, "config": config, "secrets": secrets or {}}
         if row:
-            self._write("UPDATE sources SET kind=?, config=?, updated_at=? WHERE id=?",
-                        [kind, json.dumps(config), now, row["id"]])
+            self.update_source(row["id"], values)
             return row["id"]
-        cur = self._write(
-            "INSERT INTO sources (name, kind, config, created_at, updated_at) VALUES (?,?,?,?,?)",
-            [name, kind, json.dumps(config), now, now])
-        return cur.lastrowid
+        return self.add_source(values)
 
     def ensure_job(self, name: str, source_id: int, source_root: str, target_root: str,
                    options: dict) -> int:
         """The id of the job called `name`, created or updated with these settings."""
         row = self._one("SELECT id FROM jobs WHERE name = ?", [name])
-        now = time.time()
-        values = [source_id, source_root, target_root, json.dumps(options), now]
+        values = {"name": name, "source_id": source_id, "source_root": source_root,
+                  "target_root": target_root, "options": options}
         if row:
-            self._write("UPDATE jobs SET source_id=?, source_root=?, target_root=?, options=?,"
-                        " updated_at=? WHERE id=?", values + [row["id"]])
+            self.update_job(row["id"], values)
             return row["id"]
-        cur = self._write(
-            "INSERT INTO jobs (name, source_id, source_root, target_root, options, updated_at,"
-            " created_at) VALUES (?,?,?,?,?,?,?)", [name] + values + [now])
+        return self.add_job(values)
+
+    def add_source(self, values: dict) -> int:
+        """Insert a source record; returns its id."""
+        return self._insert("sources", SOURCE_COLUMNS, values)
+
+    def update_source(self, source_id: int, values: dict) -> None:
+        """Change some columns of a source record."""
+        self._update("sources", SOURCE_COLUMNS, source_id, values)
+
+    def source(self, key) -> dict | None:
+        """One source by id or by name, with config and secrets decoded."""
+        return self._decoded("sources", key)
+
+    def sources(self) -> list[dict]:
+        """Every source, by name."""
+        return [_decode(row) for row in self.db.query("SELECT * FROM sources ORDER BY name")]
+
+    def delete_source(self, source_id: int) -> None:
+        """Remove a source record (its jobs must be gone first)."""
+        self._write("DELETE FROM sources WHERE id = ?", [source_id])
+
+    def add_job(self, values: dict) -> int:
+        """Insert a job record; returns its id."""
+        return self._insert("jobs", JOB_COLUMNS, values)
+
+    def update_job(self, job_id: int, values: dict) -> None:
+        """Change some columns of a job record."""
+        self._update("jobs", JOB_COLUMNS, job_id, values)
+
+    def job(self, key) -> dict | None:
+        """One job by id or by name, with its options decoded."""
+        return self._decoded("jobs", key)
+
+    def jobs(self, source_id: int | None = None) -> list[dict]:
+        """Every job (or a source's jobs), by name."""
+        sql, params = "SELECT * FROM jobs", []
+        if source_id is not None:
+            sql, params = sql + " WHERE source_id = ?", [source_id]
+        return [_decode(row) for row in self.db.query(sql + " ORDER BY name", params)]
+
+    def delete_job(self, job_id: int) -> None:
+        """Remove a job with its manifest, events and run history (files stay on disk)."""
+        with self._lock, self.db.conn:
+            runs = "SELECT id FROM runs WHERE job_id = ?"
+            for table in ("run_log", "run_changes"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({runs})", [job_id])
+            for table in ("runs", "manifest", "events"):
+                self.db.execute(f"DELETE FROM {table} WHERE job_id = ?", [job_id])
+            self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
+
+    def _insert(self, table: str, columns: tuple, values: dict) -> int:
+        now = time.time()
+        row = {**_encode(columns, values), "created_at": now, "updated_at": now}
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cur = self._write(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(row.values()))
         return cur.lastrowid
 
-    def job(self, job_id: int) -> dict | None:
-        """One job row with its options decoded."""
-        row = self._one("SELECT * FROM jobs WHERE id = ?", [job_id])
-        if row:
-            row["options"] = json.loads(row["options"] or "{}")
-        return row
+    def _update(self, table: str, columns: tuple, row_id: int, values: dict) -> None:
+        row = {**_encode(columns, values), "updated_at": time.time()}
+        sets = ", ".join(f"{name} = ?" for name in row)
+        self._write(f"UPDATE {table} SET {sets} WHERE id = ?", list(row.values()) + [row_id])
+
+    def _decoded(self, table: str, key) -> dict | None:
+        column = "id" if isinstance(key, int) or str(key).isdigit() else "name"
+        row = self._one(f"SELECT * FROM {table} WHERE {column} = ?", [key])
+        return _decode(row) if row else None
 
     # runs ----------------------------------------------------------------------------------
 
     def create_run(self, job_id: int, mode: str, trigger: str, dry_run: bool,
                    status: str = "queued") -> int:
-        """A new run row, `queued` unless told otherwise."""
-        cur = self._write(
-            "INSERT INTO runs (job_id, mode, trigger, dry_run, status, queued_at)"
-            " VALUES (?,?,?,?,?,?)", [job_id, mode, trigger, int(dry_run), status, time.time()])
+        """A new run row, `queued` unless told otherwise; DuplicateRun if one is queued."""
+        try:
+            cur = self._write(
+                "INSERT INTO runs (job_id, mode, trigger, dry_run, status, queued_at)"
+                " VALUES (?,?,?,?,?,?)",
+                [job_id, mode, trigger, int(dry_run), status, time.time()])
+        except sqlite3.IntegrityError:
+            row = self._one("SELECT id FROM runs WHERE job_id = ? AND mode = ? AND dry_run = ?"
+                            " AND status = 'queued'", [job_id, mode, int(dry_run)])
+            if row is None:
+                raise
+            raise DuplicateRun(row["id"]) from None
         return cur.lastrowid
 
-    def start_run(self, run_id: int, pid: int, host: str) -> None:
-        """Mark a run as running in this process."""
-        self._write("UPDATE runs SET status='running', started_at=?, pid=?, host=? WHERE id=?",
-                    [time.time(), pid, host, run_id])
+    def set_rq_job(self, run_id: int, rq_job_id: str) -> None:
+        """Remember which queue entry carries a run."""
+        self._write("UPDATE runs SET rq_job_id = ? WHERE id = ?", [rq_job_id, run_id])
+
+    def cancel_queued(self, run_id: int) -> bool:
+        """Cancel a run that has not started; False if it already has."""
+        cur = self._write("UPDATE runs SET status = 'cancelled', finished_at = ?"
+                          " WHERE id = ? AND status = 'queued'", [time.time(), run_id])
+        return cur.rowcount == 1
+
+    def runs(self, job_id: int | None = None, status: str | None = None, limit: int = 50,
+             offset: int = 0) -> tuple[list[dict], int]:
+        """A page of runs, newest first, with the total count matching the filters."""
+        where, params = [], []
+        if job_id is not None:
+            where.append("job_id = ?")
+            params.append(job_id)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        total = self.db.execute(f"SELECT count(*) FROM runs{clause}", params).fetchone()[0]
+        rows = self.db.query(f"SELECT * FROM runs{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                             params + [limit, offset])
+        return list(rows), total
+
+    def start_run(self, run_id: int, pid: int, host: str) -> bool:
+        """Mark a run as running in this process; False if it was cancelled meanwhile."""
+        cur = self._write("UPDATE runs SET status='running', started_at=?, pid=?, host=?"
+                          " WHERE id=? AND status IN ('queued', 'running')",
+                          [time.time(), pid, host, run_id])
+        return cur.rowcount == 1
 
     def finish_run(self, run_id: int, status: str, counts: dict, error: str | None) -> None:
         """Store a run's final status, counts, timings and error."""
@@ -170,3 +270,17 @@ class Store:
     def _one(self, sql: str, params) -> dict | None:
         rows = list(self.db.query(sql, params))
         return rows[0] if rows else None
+
+
+def _encode(columns: tuple, values: dict) -> dict:
+    unknown = set(values) - set(columns)
+    assert not unknown, unknown
+    return {name: json.dumps(value) if name in JSON_COLUMNS else value
+            for name, value in values.items()}
+
+
+def _decode(row: dict) -> dict:
+    for name in JSON_COLUMNS:
+        if name in row:
+            row[name] = json.loads(row[name] or "{}")
+    return row

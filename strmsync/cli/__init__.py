@@ -6,7 +6,7 @@ import sys
 
 import _fastscan
 from strmsync import __version__
-from strmsync.cli import sync
+from strmsync.cli import job, serve, source, sync
 
 
 def version_text() -> str:
@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sync.register(commands)
+    serve.register(commands)
+    source.register(commands)
+    job.register(commands)
     return parser
 
 

@@ -9,7 +9,8 @@ import sys
 import threading
 
 from strmsync.cli.progressbar import ProgressBar
-from strmsync.config import SyncOptions, load_settings, parse_extensions, parse_share
+from strmsync.cli.options import add_sync_flags, option_values
+from strmsync.config import SyncOptions, load_settings
 from strmsync.drivers import LocalDriver
 from strmsync.engine import JobSpec, Progress, Run
 from strmsync.errors import ConfigError
@@ -26,41 +27,11 @@ def register(commands) -> None:
                             description="Mirror SOURCE as .strm files (plus metadata) in TARGET.")
     p.add_argument("source", help="a local directory (a mount)")
     p.add_argument("target", help="the directory that receives the .strm tree")
-    p.add_argument("--mode", choices=("full", "incremental"), default="full",
-                   help="full: read and compare every .strm, clean up; incremental: skip"
-                        " existing targets unread (default: full)")
-    p.add_argument("--strm", dest="strm_mode", choices=("path", "mount", "url"), default="path",
-                   help="what a .strm holds (default: path)")
-    p.add_argument("--mount-prefix", default="", help="prefix for --strm mount")
-    p.add_argument("--url-base", default="", help="base URL for --strm url")
-    p.add_argument("--meta", dest="meta_mode", choices=("none", "copy"), default="copy",
-                   help="copy metadata files or not (default: copy)")
-    p.add_argument("--meta-update", choices=("skip", "update"), default="skip",
-                   help="existing metadata: skip, or update when size/mtime differ")
-    p.add_argument("--media-ext", help="media extensions, comma-separated")
-    p.add_argument("--meta-ext", help="metadata extensions, comma-separated")
+    add_sync_flags(p)
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
-    p.add_argument("--max-delete", default="10%",
-                   help="largest share of managed files one run may delete (default 10%%)")
-    p.add_argument("--concurrency", type=int, default=4, help="parallel file operations")
     p.add_argument("--data", help="data directory (default: $STRMSYNC_DATA or XDG data dir)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the result")
     p.set_defaults(handler=run_sync)
-
-
-def options_from_args(args: argparse.Namespace) -> SyncOptions:
-    """The job options the flags describe; raises ConfigError on a bad combination."""
-    values = {
-        "strategy": args.mode, "strm_mode": args.strm_mode, "mount_prefix": args.mount_prefix,
-        "url_base": args.url_base, "meta_mode": args.meta_mode, "meta_update": args.meta_update,
-        "max_delete": parse_share(args.max_delete, "max_delete"),
-        "concurrency": args.concurrency,
-    }
-    if args.media_ext is not None:
-        values["media_exts"] = parse_extensions(args.media_ext, "media_ext")
-    if args.meta_ext is not None:
-        values["meta_exts"] = parse_extensions(args.meta_ext, "meta_ext")
-    return SyncOptions(**values)
 
 
 def check_roots(source: str, target: str) -> None:
@@ -77,7 +48,7 @@ def run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run one sync and print its summary; the exit code tells how it ended."""
     source, target = os.path.realpath(args.source), os.path.realpath(args.target)
     try:
-        options = options_from_args(args)
+        options = SyncOptions.from_dict(option_values(args))
         check_roots(source, target)
     except ConfigError as exc:
         print(f"strmsync sync: {exc}", file=sys.stderr)

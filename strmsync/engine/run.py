@@ -76,7 +76,10 @@ class Run:
     def execute(self) -> RunSummary:
         """Run to the end and record the outcome; never raises for a failed sync."""
         started = time.monotonic()
-        self.store.start_run(self.run_id, os.getpid(), socket.gethostname())
+        if not self.store.start_run(self.run_id, os.getpid(), socket.gethostname()):
+            self.log.warning("run %d was cancelled before it started", self.run_id)
+            return RunSummary(self.run_id, "cancelled", self.mode, self.dry_run,
+                              dict.fromkeys(COUNTS, 0), 0.0, "cancelled before it started")
         status, error = "failed", None
         try:
             with job_lock(self.store.path.parent / "locks", self.job.job_id):

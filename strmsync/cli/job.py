@@ -1,0 +1,122 @@
+"""`strmsync job add|edit|list|show|run|remove`."""
+
+import argparse
+import json
+import time
+
+from strmsync.cli.options import add_sync_flags, option_values
+from strmsync.cli.output import fail, print_table
+from strmsync.cli.sync import EXIT_CODES
+from strmsync.config import load_settings
+from strmsync.errors import ConfigError
+from strmsync.jobs import public_job, validate_job
+from strmsync.queue import connect, enqueue_run, redis_url
+from strmsync.store import FINAL_STATUSES, Store
+
+
+def register(commands) -> None:
+    """Add the `job` sub-command group."""
+    p = commands.add_parser("job", help="manage jobs and run them through the queue")
+    p.add_argument("--data", help="data directory")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name in ("add", "edit"):
+        q = sub.add_parser(name, help=f"{name} a job")
+        q.add_argument("name")
+        q.add_argument("--source", required=name == "add", help="source name or id")
+        q.add_argument("--from", dest="source_root", required=name == "add",
+                       help="path in the source to mirror")
+        q.add_argument("--to", dest="target_root", required=name == "add",
+                       help="target directory for the .strm tree")
+        q.add_argument("--schedule", help="cron expression, e.g. '0 3 * * *' ('' to clear)")
+        q.add_argument("--run-on-start", choices=("yes", "no"))
+        q.add_argument("--watch", choices=("yes", "no"))
+        q.add_argument("--enabled", choices=("yes", "no"))
+        add_sync_flags(q)
+    sub.add_parser("list", help="list jobs").add_argument("--json", action="store_true")
+    sub.add_parser("show", help="show one job").add_argument("name")
+    run = sub.add_parser("run", help="queue a run of a job")
+    run.add_argument("name")
+    run.add_argument("--mode", choices=("full", "incremental"))
+    run.add_argument("--dry-run", action="store_true")
+    run.add_argument("--wait", action="store_true", help="wait for the run to end")
+    sub.add_parser("remove", help="remove a job (its files stay)").add_argument("name")
+    p.set_defaults(handler=run_job_command)
+
+
+def run_job_command(args: argparse.Namespace, parser) -> int:
+    """Dispatch a `job` action."""
+    settings = load_settings(args.data)
+    store = Store(settings.database_path)
+    try:
+        action = {"add": _save, "edit": _save, "list": _list, "show": _show, "run": _run,
+                  "remove": _remove}[args.action]
+        return action(store, args, settings)
+    except ConfigError as exc:
+        return fail(f"strmsync job {args.action}: {exc}")
+    finally:
+        store.close()
+
+
+def _job(store: Store, name: str) -> dict:
+    job = store.job(name)
+    if job is None:
+        raise ConfigError(f"job: no such job: {name!r}")
+    return job
+
+
+def _save(store: Store, args, settings) -> int:
+    data = {"name": args.name, "options": option_values(args)}
+    for key in ("source", "source_root", "target_root", "schedule", "run_on_start", "watch",
+                "enabled"):
+        if getattr(args, key, None) is not None:
+            data[key] = getattr(args, key)
+    existing = _job(store, args.name) if args.action == "edit" else None
+    if existing is None and store.job(args.name):
+        raise ConfigError(f"name: a job called {args.name!r} exists")
+    values = validate_job(data, store, existing)
+    if existing:
+        store.update_job(existing["id"], values)
+        print(f"job {args.name} updated")
+    else:
+        print(f"job {args.name} added (id {store.add_job(values)})")
+    return 0
+
+
+def _list(store: Store, args, settings) -> int:
+    jobs = [public_job(job, store.source(job["source_id"])) for job in store.jobs()]
+    if args.json:
+        print(json.dumps(jobs, indent=2))
+        return 0
+    print_table(["id", "name", "source", "from", "to", "schedule", "next run"], [
+        [j["id"], j["name"], j["source"], j["source_root"], j["target_root"],
+         j["schedule"] or "-", (j["next_runs"] or ["-"])[0]] for j in jobs])
+    return 0
+
+
+def _show(store: Store, args, settings) -> int:
+    job = _job(store, args.name)
+    shown = public_job(job, store.source(job["source_id"]))
+    shown["recent_runs"], _ = store.runs(job["id"], limit=5)
+    print(json.dumps(shown, indent=2, default=str))
+    return 0
+
+
+def _run(store: Store, args, settings) -> int:
+    job = _job(store, args.name)
+    mode = args.mode or job["options"].get("strategy", "full")
+    conn = connect(redis_url(settings))
+    run_id, queued = enqueue_run(store, conn, job["id"], mode, "manual", args.dry_run)
+    print(f"run {run_id} {'queued' if queued else 'was already queued'}")
+    if not args.wait:
+        return 0
+    while (run := store.run(run_id))["status"] not in FINAL_STATUSES:
+        time.sleep(0.5)
+    print(f"run {run_id}: {run['status']}  created {run['created']}  updated {run['updated']}"
+          f"  skipped {run['skipped']}  deleted {run['deleted']}  failed {run['failed']}")
+    return EXIT_CODES[run["status"]]
+
+
+def _remove(store: Store, args, settings) -> int:
+    store.delete_job(_job(store, args.name)["id"])
+    print(f"job {args.name} removed (its files stay where they are)")
+    return 0

@@ -1,0 +1,17 @@
+"""Plain-text output for the command line: tables and error lines."""
+
+import sys
+
+
+def print_table(headers: list, rows: list) -> None:
+    """Print rows under headers in aligned columns."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print an error line on stderr and return the exit code for it."""
+    print(message, file=sys.stderr)
+    return code

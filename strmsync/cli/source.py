@@ -1,0 +1,105 @@
+"""`strmsync source add|list|test|remove`."""
+
+import argparse
+import json
+import os
+
+from strmsync.cli.output import fail, print_table
+from strmsync.config import load_settings
+from strmsync.drivers import test_source
+from strmsync.errors import ConfigError, FatalError
+from strmsync.sources import public_source, validate_source
+from strmsync.store import Store
+
+SECRET_ENV = {"token": "STRMSYNC_SOURCE_TOKEN", "password": "STRMSYNC_SOURCE_PASSWORD"}
+
+
+def register(commands) -> None:
+    """Add the `source` sub-command group."""
+    p = commands.add_parser("source", help="manage sources (local, openlist, clouddrive2)")
+    p.add_argument("--data", help="data directory")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = sub.add_parser("add", help="add a source")
+    add.add_argument("name")
+    add.add_argument("--kind", required=True, choices=("local", "openlist", "clouddrive2"))
+    add.add_argument("--root", help="local: the mounted directory")
+    add.add_argument("--url", help="openlist: site URL, e.g. http://nas:5244")
+    add.add_argument("--address", help="clouddrive2: host:port, e.g. nas:19798")
+    add.add_argument("--username")
+    add.add_argument("--token", help=f"API token (or ${SECRET_ENV['token']})")
+    add.add_argument("--password", help=f"password (or ${SECRET_ENV['password']})")
+    add.add_argument("--qps", type=float, help="requests per second (0 = unlimited)")
+    add.add_argument("--concurrency", type=int, help="parallel requests (default 8)")
+    sub.add_parser("list", help="list sources").add_argument("--json", action="store_true")
+    sub.add_parser("test", help="test a source's connection").add_argument("name")
+    sub.add_parser("remove", help="remove a source without jobs").add_argument("name")
+    p.set_defaults(handler=run_source)
+
+
+def run_source(args: argparse.Namespace, parser) -> int:
+    """Dispatch a `source` action."""
+    store = Store(load_settings(args.data).database_path)
+    try:
+        return {"add": _add, "list": _list, "test": _test, "remove": _remove}[args.action](
+            store, args)
+    except (ConfigError, FatalError) as exc:
+        return fail(f"strmsync source {args.action}: {exc}")
+    finally:
+        store.close()
+
+
+def _add(store: Store, args) -> int:
+    data = {k: v for k, v in {
+        "name": args.name, "kind": args.kind, "root": args.root, "url": args.url,
+        "address": args.address, "username": args.username, "qps": args.qps,
+        "concurrency": args.concurrency,
+        "token": args.token or os.environ.get(SECRET_ENV["token"]),
+        "password": args.password or os.environ.get(SECRET_ENV["password"]),
+    }.items() if v is not None}
+    data = {k: v for k, v in data.items() if k in _fields_of(args.kind)}
+    values = validate_source(data)
+    if store.source(values["name"]):
+        raise ConfigError(f"name: a source called {values['name']!r} exists")
+    source_id = store.add_source(values)
+    print(f"source {values['name']} added (id {source_id})")
+    return 0
+
+
+def _fields_of(kind: str) -> set:
+    from strmsync.sources import CONFIG_FIELDS, SECRET_FIELDS
+
+    return {"name", "kind", "qps", "concurrency", *CONFIG_FIELDS[kind], *SECRET_FIELDS[kind]}
+
+
+def _list(store: Store, args) -> int:
+    rows = [public_source(row) for row in store.sources()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print_table(["id", "name", "kind", "where", "secrets"], [
+        [r["id"], r["name"], r["kind"], r.get("root") or r.get("url") or r.get("address"),
+         ",".join(r["secrets_set"]) or "-"] for r in rows])
+    return 0
+
+
+def _source(store: Store, name: str) -> dict:
+    source = store.source(name)
+    if source is None:
+        raise ConfigError(f"source: no such source: {name!r}")
+    return source
+
+
+def _test(store: Store, args) -> int:
+    facts = test_source(_source(store, args.name))
+    print(f"source {args.name}: ok " + " ".join(f"{k}={v}" for k, v in facts.items()))
+    return 0
+
+
+def _remove(store: Store, args) -> int:
+    source = _source(store, args.name)
+    users = [job["name"] for job in store.jobs(source["id"])]
+    if users:
+        raise ConfigError(f"source: used by job(s) {', '.join(users)}; remove them first")
+    store.delete_source(source["id"])
+    print(f"source {args.name} removed")
+    return 0

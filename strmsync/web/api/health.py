@@ -1,0 +1,36 @@
+"""`/api/v1/health`: Redis, database, workers, scheduler, and the active hot path."""
+
+import redis
+from rq import Worker
+
+import _fastscan
+from strmsync import __version__
+from strmsync.queue import run_queue
+from strmsync.scheduler import scheduler_alive
+from strmsync.web.api import api
+from strmsync.web.context import get_redis, get_store
+
+
+@api.get("/health")
+def health():
+    report = {"version": __version__, "fastscan": _fastscan.IMPLEMENTATION}
+    try:
+        get_store().db.execute("SELECT 1").fetchone()
+        report["database"] = {"ok": True, "path": str(get_store().path)}
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        report["database"] = {"ok": False, "error": str(exc)}
+    try:
+        conn = get_redis()
+        conn.ping()
+        queue = run_queue(conn)
+        workers = Worker.all(queue=queue)
+        report["redis"] = {"ok": True}
+        report["queue"] = {"queued": queue.count}
+        report["workers"] = {"count": len(workers), "busy": sum(
+            1 for w in workers if w.get_state() == "busy")}
+        report["scheduler"] = {"ok": scheduler_alive(conn)}
+    except (redis.RedisError, RuntimeError) as exc:
+        report["redis"] = {"ok": False, "error": str(exc)}
+    healthy = report["database"]["ok"] and report.get("redis", {}).get("ok")
+    report["status"] = "ok" if healthy else "degraded"
+    return report, 200 if healthy else 503

@@ -1,0 +1,76 @@
+"""`/api/v1/jobs`: create, list, edit, delete jobs, and queue their runs."""
+
+from flask import request
+
+from strmsync.config import STRATEGIES
+from strmsync.errors import ConfigError
+from strmsync.jobs import public_job, validate_job
+from strmsync.queue import enqueue_run
+from strmsync.web.api import api, json_body
+from strmsync.web.context import get_redis, get_store
+from strmsync.web.errors import ApiError
+
+
+def job_or_404(key) -> dict:
+    """The job with this id (or name), or a 404."""
+    job = get_store().job(key)
+    if job is None:
+        raise ApiError(404, f"no such job: {key}")
+    return job
+
+
+def _show(job: dict) -> dict:
+    return public_job(job, get_store().source(job["source_id"]))
+
+
+def _name_free(name: str, own_id: int | None = None) -> None:
+    other = get_store().job(name)
+    if other is not None and other["id"] != own_id:
+        raise ApiError(409, f"name: a job called {name!r} exists")
+
+
+@api.get("/jobs")
+def list_jobs():
+    return {"jobs": [_show(job) for job in get_store().jobs()]}
+
+
+@api.post("/jobs")
+def add_job():
+    values = validate_job(json_body(), get_store())
+    _name_free(values["name"])
+    return _show(get_store().job(get_store().add_job(values))), 201
+
+
+@api.get("/jobs/<int:job_id>")
+def show_job(job_id: int):
+    return _show(job_or_404(job_id))
+
+
+@api.route("/jobs/<int:job_id>", methods=["PUT", "PATCH"])
+def edit_job(job_id: int):
+    values = validate_job(json_body(), get_store(), job_or_404(job_id))
+    _name_free(values["name"], job_id)
+    get_store().update_job(job_id, values)
+    return _show(get_store().job(job_id))
+
+
+@api.delete("/jobs/<int:job_id>")
+def delete_job(job_id: int):
+    job_or_404(job_id)
+    get_store().delete_job(job_id)
+    return "", 204
+
+
+@api.post("/jobs/<int:job_id>/run")
+def run_job(job_id: int):
+    job = job_or_404(job_id)
+    data = request.get_json(silent=True) or {}
+    mode = data.get("mode") or job["options"].get("strategy", "full")
+    if mode not in STRATEGIES:
+        raise ConfigError(f"mode: must be one of {', '.join(STRATEGIES)}")
+    dry_run = bool(data.get("dry_run", False))
+    run_id, queued = enqueue_run(get_store(), get_redis(), job_id, mode, "manual", dry_run)
+    if not queued:
+        raise ApiError(409, f"a {mode} run of this job is already queued (run {run_id})",
+                       run_id=run_id, queued=False)
+    return {"run_id": run_id, "queued": True}, 202

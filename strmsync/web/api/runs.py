@@ -1,0 +1,89 @@
+"""`/api/v1/runs`: history, live progress, logs, changes, cancel."""
+
+from flask import request
+
+from strmsync.errors import ConfigError
+from strmsync.queue import cancel_run, live_progress
+from strmsync.web.api import api
+from strmsync.web.context import get_redis, get_store
+from strmsync.web.errors import ApiError
+
+STATUSES = ("queued", "running", "succeeded", "partial", "failed", "cancelled")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _run_or_404(run_id: int) -> dict:
+    run = get_store().run(run_id)
+    if run is None:
+        raise ApiError(404, f"no such run: {run_id}")
+    return run
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}")
+    return value
+
+
+def public_run(run: dict) -> dict:
+    """A run as the API shows it."""
+    out = {key: value for key, value in run.items() if key not in ("pid", "rq_job_id")}
+    out["dry_run"] = bool(run["dry_run"])
+    return out
+
+
+@api.get("/runs")
+def list_runs():
+    status = request.args.get("status") or None
+    if status and status not in STATUSES:
+        raise ConfigError(f"status: must be one of {', '.join(STATUSES)}")
+    job = request.args.get("job")
+    job_id = None
+    if job:
+        found = get_store().job(job)
+        if found is None:
+            raise ApiError(404, f"no such job: {job}")
+        job_id = found["id"]
+    page = _int_arg("page", 1, 1, 1_000_000)
+    per_page = _int_arg("per_page", 20, 1, 200)
+    rows, total = get_store().runs(job_id, status, per_page, (page - 1) * per_page)
+    return {"runs": [public_run(row) for row in rows], "total": total, "page": page,
+            "per_page": per_page}
+
+
+@api.get("/runs/<int:run_id>")
+def show_run(run_id: int):
+    run = _run_or_404(run_id)
+    return {**public_run(run), "progress": live_progress(get_redis(), run)}
+
+
+@api.get("/runs/<int:run_id>/log")
+def run_log(run_id: int):
+    _run_or_404(run_id)
+    level = (request.args.get("level") or "").upper()
+    if level and level not in LEVELS:
+        raise ConfigError(f"level: must be one of {', '.join(LEVELS)}")
+    floor = LEVELS.index(level) if level else 0
+    lines = [line for line in get_store().run_log(run_id)
+             if line["level"] not in LEVELS or LEVELS.index(line["level"]) >= floor]
+    return {"run_id": run_id, "lines": lines}
+
+
+@api.get("/runs/<int:run_id>/changes")
+def run_changes(run_id: int):
+    _run_or_404(run_id)
+    return {"run_id": run_id, "changes": get_store().run_changes(run_id)}
+
+
+@api.post("/runs/<int:run_id>/cancel")
+def cancel(run_id: int):
+    _run_or_404(run_id)
+    outcome = cancel_run(get_store(), get_redis(), run_id)
+    if outcome not in ("cancelled", "cancelling"):
+        raise ApiError(409, f"run {run_id} has already ended: {outcome}", status=outcome)
+    return {"run_id": run_id, "status": outcome}, 202

@@ -1,0 +1,43 @@
+"""Errors turned into JSON responses in one place, not in every view."""
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from strmsync.errors import ConfigError, FatalError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error with an HTTP status and a message for the client."""
+
+    def __init__(self, status: int, message: str, **extra):
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return jsonify({"error": exc.message, **exc.extra}), exc.status
+
+    @app.errorhandler(ConfigError)
+    def config_error(exc: ConfigError):
+        return jsonify({"error": str(exc)}), 400
+
+    @app.errorhandler(FatalError)
+    def fatal_error(exc: FatalError):
+        return jsonify({"error": str(exc)}), 502
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify({"error": exc.description or exc.name}), exc.code
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception):
+        log.exception("unhandled error")
+        return jsonify({"error": "internal error; see the server log"}), 500

@@ -1,0 +1,37 @@
+"""The RQ worker that executes runs; a warm shutdown cancels its run at a safe point."""
+
+import logging
+import os
+
+from rq import Worker
+from rq.serializers import JSONSerializer
+
+from strmsync import runslots
+from strmsync.queue import connect, run_queue
+
+log = logging.getLogger(__name__)
+
+
+class RunWorker(Worker):
+    """An RQ worker whose warm shutdown asks the current run to stop at a safe point.
+
+    RQ's own warm shutdown waits for the job to end, which for a sync can take hours;
+    SIGTERM should instead end the run now, as `cancelled`, with no half-written file.
+    """
+
+    def handle_warm_shutdown_request(self):
+        super().handle_warm_shutdown_request()
+        job = self.get_current_job()
+        if job is not None and job.args:
+            log.info("shutting down: cancelling run %s", job.args[0])
+            runslots.request_cancel(self.connection, int(job.args[0]))
+
+
+def work(url: str, data_dir: str, burst: bool = False, name: str | None = None) -> bool:
+    """Run one worker against the queue at `url` until stopped (or idle, with `burst`)."""
+    os.environ["STRMSYNC_DATA"] = str(data_dir)  # the forked work horses read it
+    conn = connect(url)
+    worker = RunWorker([run_queue(conn)], connection=conn, serializer=JSONSerializer,
+                       name=name)
+    return worker.work(burst=burst, logging_level=logging.getLevelName(
+        logging.getLogger().level), with_scheduler=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import queue
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 import grpc
@@ -38,21 +38,25 @@ class CloudDriveService(pb_grpc.CloudDriveFileSrvServicer):
     def __init__(self, standin: CloudDrive2StandIn) -> None:
         self.standin = standin
 
-    def GetSystemInfo(self, request, context):  # noqa: N802, ANN001, ANN201
+    def GetSystemInfo(self, request, context):  # noqa: N802
         """Public: report a logged-in, ready service."""
         with self._call(context, "GetSystemInfo", request, public=True):
-            return pb.CloudDriveSystemInfo(IsLogin=True, UserName=self.standin.username, SystemReady=True)
+            return pb.CloudDriveSystemInfo(
+                IsLogin=True, UserName=self.standin.username, SystemReady=True
+            )
 
-    def GetToken(self, request, context):  # noqa: N802, ANN001, ANN201
+    def GetToken(self, request, context):  # noqa: N802
         """Public: trade the account's user name and password for a JWT."""
         with self._call(context, "GetToken", request, public=True):
             standin = self.standin
             if (request.userName, request.password) != (standin.username, standin.password):
                 return pb.JWTToken(success=False, errorMessage="invalid user name or password")
             token, expires_at = standin.tokens.issue(request.userName)
-            return pb.JWTToken(success=True, token=token, expiration=timestamp(int(expires_at * 1e9)))
+            return pb.JWTToken(
+                success=True, token=token, expiration=timestamp(int(expires_at * 1e9))
+            )
 
-    def GetSubFiles(self, request, context):  # noqa: N802, ANN001, ANN201
+    def GetSubFiles(self, request, context):  # noqa: N802
         """Stream a folder's children in batches of `batch_size`."""
         with self._call(context, "GetSubFiles", request, path=request.path) as fault:
             path = clean_path(request.path)
@@ -60,27 +64,33 @@ class CloudDriveService(pb_grpc.CloudDriveFileSrvServicer):
             entries = [] if fault == EMPTY else self._children(context, path)
             size = max(1, self.standin.batch_size)
             for start in range(0, len(entries), size):
-                yield pb.SubFilesReply(subFiles=[self._file(e) for e in entries[start : start + size]])
+                yield pb.SubFilesReply(
+                    subFiles=[self._file(e) for e in entries[start : start + size]]
+                )
                 if fault == BREAK:
                     break
             if fault == BREAK:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "injected: stream broken")
 
-    def FindFileByPath(self, request, context):  # noqa: N802, ANN001, ANN201
+    def FindFileByPath(self, request, context):  # noqa: N802
         """Return one file or folder, by full `path` or by `path` inside `parentPath`."""
-        path = request.path if request.path.startswith("/") else join_path(request.parentPath or "/", request.path)
+        path = (
+            request.path
+            if request.path.startswith("/")
+            else join_path(request.parentPath or "/", request.path)
+        )
         with self._call(context, "FindFileByPath", request, path=path):
             return self._file(self._stat(context, path))
 
-    def GetDownloadUrlPath(self, request, context):  # noqa: N802, ANN001, ANN201
-        """Return the file's download URL path, with {SCHEME}/{HOST}/{PREVIEW} left for the client."""
+    def GetDownloadUrlPath(self, request, context):  # noqa: N802
+        """Return the download URL path, {SCHEME}/{HOST}/{PREVIEW} left for the client."""
         with self._call(context, "GetDownloadUrlPath", request, path=request.path):
             entry = self._stat(context, request.path)
             if entry.is_dir:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "not a file")
             return pb.DownloadUrlPathInfo(downloadUrlPath=self.standin.download_path(entry.path))
 
-    def PushMessage(self, request, context):  # noqa: N802, ANN001, ANN201
+    def PushMessage(self, request, context):  # noqa: N802
         """Stream the messages tests push, until the client leaves or the server stops."""
         with self._call(context, "PushMessage", request, tracked=False):
             inbox = self.standin.subscribe()
@@ -94,11 +104,20 @@ class CloudDriveService(pb_grpc.CloudDriveFileSrvServicer):
                 self.standin.unsubscribe(inbox)
 
     @contextmanager
-    def _call(self, context, method: str, request, path: str | None = None, public: bool = False, tracked: bool = True) -> Iterator[str | None]:  # noqa: ANN001
+    def _call(
+        self,
+        context,
+        method: str,
+        request,
+        path: str | None = None,
+        public: bool = False,
+        tracked: bool = True,
+    ) -> Iterator[str | None]:
+        """Log, count, delay, fault and authorize the call; yield the fault left to the method."""
         standin = self.standin
         metadata = {key: value for key, value in context.invocation_metadata()}
         standin.traffic.record(Call(method, "grpc", _SERVICE + method, request, metadata))
-        with standin.traffic.track() if tracked else _untracked():
+        with standin.traffic.track() if tracked else nullcontext():
             if standin.faults.latency:
                 standin.stopping.wait(standin.faults.latency)
             fault = standin.faults.decide(method, path)
@@ -107,7 +126,7 @@ class CloudDriveService(pb_grpc.CloudDriveFileSrvServicer):
                 self._authorize(context, metadata.get("authorization", ""))
             yield fault
 
-    def _apply_fault(self, context, fault: str | None) -> None:  # noqa: ANN001
+    def _apply_fault(self, context, fault: str | None) -> None:
         if fault == DEADLINE:
             # Outlive the client's deadline so it sees DEADLINE_EXCEEDED from its own side.
             self.standin.stopping.wait(self.standin.deadline_sleep)
@@ -115,7 +134,7 @@ class CloudDriveService(pb_grpc.CloudDriveFileSrvServicer):
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
 
-    def _authorize(self, context, header: str) -> None:  # noqa: ANN001
+    def _authorize(self, context, header: str) -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing bearer token")
@@ -126,13 +145,13 @@ class CloudDriveService(pb_grpc.CloudDriveFileSrvServicer):
         except TokenRejected as rejected:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, str(rejected))
 
-    def _children(self, context, path: str) -> list[Entry]:  # noqa: ANN001
+    def _children(self, context, path: str) -> list[Entry]:
         try:
             return self.standin.tree.list(path)
         except (FileNotFoundError, NotADirectoryError) as error:
             context.abort(grpc.StatusCode.NOT_FOUND, f"{path}: {error.strerror}")
 
-    def _stat(self, context, path: str) -> Entry:  # noqa: ANN001
+    def _stat(self, context, path: str) -> Entry:
         try:
             return self.standin.tree.stat(path)
         except (FileNotFoundError, NotADirectoryError):
@@ -141,13 +160,12 @@ class CloudDriveService(pb_grpc.CloudDriveFileSrvServicer):
     def _file(self, entry: Entry) -> pb.CloudDriveFile:
         digest = None
         if self.standin.hashes and not entry.is_dir:
-            with self.standin.tree.local(entry.path).open("rb") as source:
-                digest = hashlib.file_digest(source, "md5").hexdigest()
+            digest = hashlib.md5(self.standin.tree.local(entry.path).read_bytes()).hexdigest()
         return cloud_file(entry, digest)
 
 
 def cloud_file(entry: Entry, md5: str | None = None) -> pb.CloudDriveFile:
-    """Return the CloudDriveFile message describing `entry`; top-level folders count as cloud roots."""
+    """Return the CloudDriveFile for `entry`; top-level folders count as cloud roots."""
     depth = 0 if entry.path == "/" else entry.path.count("/")
     kind = pb.CloudDriveFile.Directory if entry.is_dir else pb.CloudDriveFile.File
     message = pb.CloudDriveFile(
@@ -174,8 +192,3 @@ def timestamp(ns: int) -> Timestamp:
     """Return a protobuf Timestamp for epoch nanoseconds."""
     seconds, nanos = divmod(ns, 1_000_000_000)
     return Timestamp(seconds=seconds, nanos=nanos)
-
-
-@contextmanager
-def _untracked() -> Iterator[None]:
-    yield

@@ -13,7 +13,7 @@ EMPTY = "empty"
 
 @dataclass
 class Rule:
-    """Answer matching calls with fault `kind`: after `after` of them passed, `times` times (None: always)."""
+    """Fault `kind` for matching calls: once `after` have passed, `times` times (None: always)."""
 
     kind: str
     path: str | None = None
@@ -31,7 +31,7 @@ class Rule:
 
 
 class FaultPlan:
-    """The latency and the fault rules of one stand-in; `kinds` are the fault names its protocol knows."""
+    """The latency and fault rules of one stand-in; `kinds` are its protocol's fault names."""
 
     def __init__(
         self,
@@ -60,7 +60,7 @@ class FaultPlan:
         times: int | None = None,
         after: int = 0,
     ) -> Rule:
-        """Add a rule; `path` is matched exactly as the client named it, `endpoint` None means any API call."""
+        """Add a rule; `path` matches the client's path exactly, `endpoint` None any API call."""
         if kind not in self.kinds:
             raise ValueError(f"kind: {kind!r} is not one of {sorted(self.kinds)}")
         if kind in self.list_only_kinds:
@@ -74,7 +74,9 @@ class FaultPlan:
         """Make every API call naming `path` fail (default: the protocol's plain server error)."""
         return self.fail(kind or self.error_kind, path=path, times=times)
 
-    def throttle(self, kind: str | None = None, times: int = 1, endpoint: str | None = None) -> Rule:
+    def throttle(
+        self, kind: str | None = None, times: int = 1, endpoint: str | None = None
+    ) -> Rule:
         """Throttle the next `times` API calls (default: the protocol's usual rate-limit answer)."""
         return self.fail(kind or self.throttle_kind, endpoint=endpoint, times=times)
 

@@ -37,7 +37,7 @@ def send_file(handler: BaseHTTPRequestHandler, local: Path, head: bool = False) 
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
-    """Return (first, last) byte of a single range, None for no/ignored range, False if unsatisfiable."""
+    """Return (first, last) of one byte range, None for no usable Range, False if unsatisfiable."""
     if not header:
         return None
     match = _RANGE.match(header.strip())
@@ -52,7 +52,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
     return (start, end) if start <= end else False
 
 
-def _copy(local: Path, out, start: int, length: int) -> None:  # noqa: ANN001
+def _copy(local: Path, out, start: int, length: int) -> None:
     with local.open("rb") as source:
         source.seek(start)
         while length > 0:

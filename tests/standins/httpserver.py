@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,12 +19,12 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
 
-    def process_request(self, request, client_address) -> None:  # noqa: ANN001
+    def process_request(self, request, client_address) -> None:
         with self.connections_lock:
             self.connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request) -> None:  # noqa: ANN001
+    def shutdown_request(self, request) -> None:
         with self.connections_lock:
             self.connections.discard(request)
         super().shutdown_request(request)
@@ -33,10 +34,8 @@ class _Server(ThreadingHTTPServer):
         with self.connections_lock:
             open_connections = list(self.connections)
         for connection in open_connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class BackgroundHTTPServer:
@@ -54,7 +53,7 @@ class BackgroundHTTPServer:
         self._server = _Server(self._handler, self._owner)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
         self._thread.start()
         return self.port

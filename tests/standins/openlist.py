@@ -97,7 +97,7 @@ class OpenListStandIn:
         return self.tokens.issue(username)[0]
 
     def authenticate(self, token: str) -> User:
-        """Return the user an Authorization header value stands for; raise TokenRejected otherwise."""
+        """Return the user an Authorization header stands for; raise TokenRejected otherwise."""
         if token == self.admin_token:
             return self.admin()
         if not token:
@@ -128,6 +128,6 @@ class OpenListStandIn:
         return make_sign(self.admin_token, clean_path(abs_path), expire)
 
     def link(self, abs_path: str, route: str = "d") -> str:
-        """Return the download URL of absolute storage path `abs_path` (with its sign when needed)."""
+        """Return the download URL of storage path `abs_path`, signed when it needs to be."""
         url = f"{self.url}/{route}{quote_path(clean_path(abs_path))}"
         return f"{url}?sign={self.sign(abs_path)}" if self.needs_sign(abs_path) else url

@@ -17,11 +17,17 @@ GENERAL, GUEST, ADMIN = 0, 1, 2  # OpenList model.User roles
 
 # OpenList conf: UNKNOWN, FOLDER, VIDEO, AUDIO, TEXT, IMAGE (OFFICE was dropped from alist's list).
 FOLDER, VIDEO, AUDIO, TEXT, IMAGE = 1, 2, 3, 4, 5
+
+
+def _kind(kind: int, extensions: str) -> dict[str, int]:
+    return dict.fromkeys(extensions.split(), kind)
+
+
 _TYPES_BY_EXT = {
-    **dict.fromkeys("mp4 mkv avi mov rmvb webm flv m3u8 ts m2ts iso wmv".split(), VIDEO),
-    **dict.fromkeys("mp3 flac ogg m4a wav opus wma".split(), AUDIO),
-    **dict.fromkeys("txt htm html xml json md nfo srt ass ssa vtt lrc strm yml ini".split(), TEXT),
-    **dict.fromkeys("jpg jpeg png gif bmp svg ico webp avif tiff".split(), IMAGE),
+    **_kind(VIDEO, "mp4 mkv avi mov rmvb webm flv m3u8 ts m2ts iso wmv"),
+    **_kind(AUDIO, "mp3 flac ogg m4a wav opus wma"),
+    **_kind(TEXT, "txt htm html xml json md nfo srt ass ssa vtt lrc strm yml ini"),
+    **_kind(IMAGE, "jpg jpeg png gif bmp svg ico webp avif tiff"),
 }
 
 
@@ -88,7 +94,9 @@ def public_settings(standin: OpenListStandIn, user: User | None, body: dict, emp
 def fs_list(standin: OpenListStandIn, user: User, body: dict, empty: bool) -> Any:
     """POST /api/fs/list: one page of a folder, content null when the page is empty."""
     abs_path = _storage_path(standin, user, body)
-    standin.traffic.record_listing(clean_path(str(body.get("path") or "/")), bool(body.get("refresh")))
+    standin.traffic.record_listing(
+        clean_path(str(body.get("path") or "/")), bool(body.get("refresh"))
+    )
     entries = [] if empty else _children(standin, abs_path)
     page, per_page = _page_request(body)
     start = (page - 1) * per_page
@@ -186,4 +194,3 @@ def _item(standin: OpenListStandIn, entry: Entry) -> dict:
         "hashinfo": "null",
         "hash_info": None,
     }
-

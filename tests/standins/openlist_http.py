@@ -1,4 +1,4 @@
-"""The OpenList stand-in's HTTP layer: routing, JSON envelopes, injected faults and /d/ downloads."""
+"""The OpenList stand-in's HTTP layer: routing, envelopes, injected faults, /d/ downloads."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ ROUTES = {
     ("GET", "/api/me"): Route("me", api.me),
     ("POST", "/api/fs/list"): Route("fs/list", api.fs_list),
     ("POST", "/api/fs/get"): Route("fs/get", api.fs_get),
-    ("GET", "/api/public/settings"): Route("public/settings", api.public_settings, needs_user=False),
+    ("GET", "/api/public/settings"): Route(
+        "public/settings", api.public_settings, needs_user=False
+    ),
 }
 
 _ENVELOPE_FAULTS = {
@@ -52,6 +54,8 @@ class OpenListHandler(BaseHTTPRequestHandler):
     """Answers one connection's requests the way an OpenList server would."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; Nagle plus delayed ACK would add ~40 ms to each.
+    disable_nagle_algorithm = True
     server_version = "OpenList-StandIn"
     timeout = 10
 
@@ -85,7 +89,9 @@ class OpenListHandler(BaseHTTPRequestHandler):
         route = ROUTES.get((self.command, url.path))
         if route is None:
             return self._send(404, "text/plain; charset=utf-8", b"404 page not found")
-        self.standin.traffic.record(Call(route.endpoint, self.command, self.path, body, dict(self.headers)))
+        self.standin.traffic.record(
+            Call(route.endpoint, self.command, self.path, body, dict(self.headers))
+        )
         with self.standin.traffic.track():
             self._answer(route, body, body_error)
 
@@ -100,7 +106,11 @@ class OpenListHandler(BaseHTTPRequestHandler):
         try:
             if body_error:
                 raise api.ApiError(400, body_error)
-            user = api.current_user(standin, self.headers.get("Authorization", "")) if route.needs_user else None
+            user = (
+                api.current_user(standin, self.headers.get("Authorization", ""))
+                if route.needs_user
+                else None
+            )
             data = route.view(standin, user, body, fault == EMPTY)
         except api.ApiError as error:
             return self._send_envelope(error.code, error.message, None)
@@ -123,7 +133,7 @@ class OpenListHandler(BaseHTTPRequestHandler):
                 try:
                     verify_sign(standin.admin_token, abs_path, sign.removesuffix("/"))
                 except SignRejected as rejected:
-                    # OpenList v4 answers a bad sign with a real 401 and an HTML page (common.ErrorPage).
+                    # OpenList v4 answers a bad sign with a real 401 HTML page (common.ErrorPage).
                     return self._send_page(401, str(rejected))
             local = standin.tree.local(abs_path)
             if not local.is_file():
@@ -164,7 +174,9 @@ class OpenListHandler(BaseHTTPRequestHandler):
         )
         self._send(status, "text/html; charset=utf-8", page.encode(), headers)
 
-    def _send(self, status: int, content_type: str, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, content_type: str, payload: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))

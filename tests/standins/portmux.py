@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import threading
@@ -12,7 +13,7 @@ _POLL = 0.05
 
 
 class PortMux:
-    """Listens on 127.0.0.1 and relays each connection by its first bytes, like CloudDrive2's single port."""
+    """Relays each connection by its first bytes, like CloudDrive2's single gRPC+HTTP port."""
 
     def __init__(self, grpc_port: int, http_port: int) -> None:
         self.grpc_port = grpc_port
@@ -35,6 +36,8 @@ class PortMux:
     def stop(self) -> None:
         """Stop accepting, cut every relayed connection and wait for the relays to end."""
         self._stopping.set()
+        if self._listener is not None:
+            _hang_up(self._listener)
         with self._lock:
             open_sockets = list(self._sockets)
         for sock in open_sockets:
@@ -47,13 +50,13 @@ class PortMux:
             self._listener.close()
             self._listener = None
 
-    def _spawn(self, target, *args) -> None:  # noqa: ANN001
+    def _spawn(self, target, *args) -> None:
         thread = threading.Thread(target=self._run, args=(target, *args), daemon=True)
         with self._lock:
             self._threads.add(thread)
         thread.start()
 
-    def _run(self, target, *args) -> None:  # noqa: ANN001
+    def _run(self, target, *args) -> None:
         try:
             target(*args)
         finally:
@@ -69,6 +72,7 @@ class PortMux:
             except OSError:
                 return
             self._track(client)
+            _no_delay(client)
             self._spawn(self._relay, client)
 
     def _relay(self, client: socket.socket) -> None:
@@ -80,6 +84,7 @@ class PortMux:
             port = self.grpc_port if head == _H2_PREFACE_START else self.http_port
             backend = socket.create_connection(("127.0.0.1", port))
             self._track(backend)
+            _no_delay(backend)
             backend.sendall(head)
             self._pump(client, backend)
         except OSError:
@@ -123,7 +128,10 @@ def _read_head(sock: socket.socket, size: int) -> bytes:
 
 
 def _hang_up(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+
+
+def _no_delay(sock: socket.socket) -> None:
+    # A relay must not hold back small frames (Nagle), or every call pays a delayed-ACK wait.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

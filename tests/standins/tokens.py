@@ -74,7 +74,13 @@ class TokenBook:
     def _mint(self, subject: str, expires_at: float, serial: int) -> str:
         header = _b64({"alg": "HS256", "typ": "JWT"})
         now = int(time.time())
-        claims = {"username": subject, "exp": int(expires_at), "iat": now, "nbf": now, "jti": serial}
+        claims = {
+            "username": subject,
+            "exp": int(expires_at),
+            "iat": now,
+            "nbf": now,
+            "jti": serial,
+        }
         unsigned = f"{header}.{_b64(claims)}"
         signature = hmac.new(self._secret, unsigned.encode(), hashlib.sha256).digest()
         return f"{unsigned}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"

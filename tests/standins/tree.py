@@ -58,7 +58,7 @@ class LocalTree:
         return _entry(cleaned, os.stat(self.local(cleaned)))
 
     def list(self, path: str) -> list[Entry]:
-        """Return the folder's children sorted by name; raise FileNotFoundError or NotADirectoryError."""
+        """Return the children sorted by name; raise FileNotFoundError or NotADirectoryError."""
         cleaned = clean_path(path)
         with os.scandir(self.local(cleaned)) as children:
             entries = [_entry(join_path(cleaned, c.name), c.stat()) for c in children]

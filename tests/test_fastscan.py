@@ -1,0 +1,596 @@
+"""The `_fastscan` hot path: both implementations on literal cases, and agreeing on any input."""
+
+import errno
+import os
+import pickle
+import stat
+import tempfile
+import threading
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import _fastscan
+from _fastscan import _pyscan
+
+IMPLS = _fastscan.implementations()
+REQUIRED = os.environ.get("STRMSYNC_REQUIRE_EXTENSIONS") == "1"
+FORCED_PURE = os.environ.get("STRMSYNC_NO_EXTENSIONS") == "1" and not REQUIRED
+
+MEDIA = frozenset({"mkv", "mp4", "iso"})
+META = frozenset({"nfo", "jpg", "srt"})
+NOBODY = 65534
+
+fast = settings(max_examples=60, deadline=None, database=None)
+with_files = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _module(impl_id):
+    if impl_id not in IMPLS:
+        if REQUIRED:
+            pytest.fail("STRMSYNC_REQUIRE_EXTENSIONS=1 but the compiled _fastscan is not built")
+        pytest.skip("compiled _fastscan not built")
+    return IMPLS[impl_id]
+
+
+@pytest.fixture(params=["py", "cy"])
+def impl(request):
+    """Each implementation of the hot path in turn (`cy` skipped if not built, unless required)."""
+    return _module(request.param)
+
+
+@pytest.fixture(scope="module")
+def cy():
+    """The compiled implementation, for agreement tests against the twin."""
+    return _module("cy")
+
+
+def outcome(fn, *args):
+    """A call's result, or the type and text of what it raised, so two calls can be compared."""
+    try:
+        return ("ok", fn(*args))
+    except Exception as exc:  # noqa: BLE001 - any difference in failure is a difference
+        return ("raised", type(exc), str(exc))
+
+
+# ----------------------------------------------------------------------------- build and API
+
+
+def test_required_build_is_active():
+    if REQUIRED:
+        assert "cy" in IMPLS
+        assert _fastscan.IMPLEMENTATION == "compiled"
+    elif FORCED_PURE:
+        assert _fastscan.IMPLEMENTATION == "pure"
+    else:
+        assert _fastscan.IMPLEMENTATION == ("compiled" if "cy" in IMPLS else "pure")
+
+
+def test_compiled_exports_the_same_api(cy):
+    for name in _fastscan.API:
+        assert hasattr(cy, name), name
+    for name in _fastscan.API:
+        if not callable(getattr(_pyscan, name)) or name == "PathEscape":
+            assert getattr(cy, name) is getattr(_pyscan, name), name
+
+
+# ----------------------------------------------------------------------------- path mapping
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("Movies/Film (2020)/Film.mkv", "Movies/Film (2020)/Film.mkv"),
+        ("a/./b", "a/b"),
+        ("a//b", "a/b"),
+        ("./a/", "a"),
+        ("...", "..."),
+        ("a/..b/c..", "a/..b/c.."),
+    ],
+)
+def test_safe_relpath_normalises(impl, path, expected):
+    assert impl.safe_relpath(path) == expected
+
+
+@pytest.mark.parametrize(
+    "path", ["..", "a/../b", "a/..", "/abs", "//x", "a\x00b", "", ".", "./", "//"]
+)
+def test_safe_relpath_rejects_escapes(impl, path):
+    with pytest.raises(_fastscan.PathEscape):
+        impl.safe_relpath(path)
+
+
+def test_path_escape_is_one_class(impl):
+    assert impl.PathEscape is _pyscan.PathEscape
+    assert issubclass(impl.PathEscape, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("root", "rel", "expected"),
+    [
+        ("/media/strm", "Movies/a.strm", "/media/strm/Movies/a.strm"),
+        ("/media/strm/", "Movies//a.strm", "/media/strm/Movies/a.strm"),
+        ("/", "a.strm", "/a.strm"),
+    ],
+)
+def test_join_relpath(impl, root, rel, expected):
+    assert impl.join_relpath(root, rel) == expected
+
+
+@pytest.mark.parametrize("rel", ["../etc/passwd", "/etc/passwd", "a/\x00", "", "a/../.."])
+def test_join_relpath_keeps_paths_inside_root(impl, rel):
+    with pytest.raises(_fastscan.PathEscape):
+        impl.join_relpath("/media/strm", rel)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("Film.mkv", _pyscan.KIND_STRM),
+        ("Film.MKV", _pyscan.KIND_STRM),
+        ("Film.Mp4", _pyscan.KIND_STRM),
+        ("movie.NFO", _pyscan.KIND_META),
+        ("poster.jpg", _pyscan.KIND_META),
+        (".nfo", _pyscan.KIND_NONE),
+        ("..nfo", _pyscan.KIND_NONE),
+        ("a..nfo", _pyscan.KIND_META),
+        ("Film", _pyscan.KIND_NONE),
+        ("Film.", _pyscan.KIND_NONE),
+        ("notes.txt", _pyscan.KIND_NONE),
+    ],
+)
+def test_classify(impl, name, kind):
+    assert impl.classify(name, MEDIA, META) == kind
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "expected"),
+    [
+        ("Film.2020.MKV", _pyscan.KIND_STRM, "Film.2020.strm"),
+        ("千と千尋.mkv", _pyscan.KIND_STRM, "千と千尋.strm"),
+        ("movie.nfo", _pyscan.KIND_META, "movie.nfo"),
+        ("notes.txt", _pyscan.KIND_NONE, "notes.txt"),
+    ],
+)
+def test_target_name(impl, name, kind, expected):
+    assert impl.target_name(name, kind) == expected
+
+
+# ----------------------------------------------------------------------------- STRM text
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (
+            "Movies/What? #1 100% & more+; x=y.mkv",
+            "Movies/What%3F%20%231%20100%25%20%26%20more%2B%3B%20x%3Dy.mkv",
+        ),
+        ("電影/千と千尋.mkv", "%E9%9B%BB%E5%BD%B1/%E5%8D%83%E3%81%A8%E5%8D%83%E5%B0%8B.mkv"),
+        ("Séries/🎬 ~ok_.-", "S%C3%A9ries/%F0%9F%8E%AC%20~ok_.-"),
+        ("plain/Name-1_2.3~", "plain/Name-1_2.3~"),
+        ("", ""),
+        ("a//b/", "a//b/"),
+    ],
+)
+def test_quote_path(impl, path, expected):
+    assert impl.quote_path(path) == expected
+
+
+def test_quote_path_refuses_lone_surrogates(impl):
+    with pytest.raises(UnicodeEncodeError):
+        impl.quote_path("ok/bad\udcff.mkv")
+
+
+@pytest.mark.parametrize("base", ["http://nas:5244/d/115", "http://nas:5244/d/115/"])
+def test_build_strm_url_ignores_trailing_slash(impl, base):
+    text = impl.build_strm("url", base, "/Movies/A b/Film #1.mkv")
+    assert text == "http://nas:5244/d/115/Movies/A%20b/Film%20%231.mkv"
+
+
+@pytest.mark.parametrize("mode", ["path", "mount"])
+def test_build_strm_path_modes_keep_the_name(impl, mode):
+    text = impl.build_strm(mode, "/mnt/115/", "Movies/A b/Film #1.mkv/")
+    assert text == "/mnt/115/Movies/A b/Film #1.mkv"
+
+
+def test_build_strm_rejects_unknown_mode(impl):
+    with pytest.raises(ValueError, match="strm mode"):
+        impl.build_strm("URL", "http://x", "a.mkv")
+
+
+# ----------------------------------------------------------------------------- compare, write
+
+
+def test_compare_files(impl, tmp_path):
+    (tmp_path / "same.strm").write_bytes(b"http://x/a.mkv")
+    (tmp_path / "other.strm").write_bytes(b"http://x/b.mkv")
+    (tmp_path / "short.strm").write_bytes(b"http://x/")
+    (tmp_path / "empty.strm").write_bytes(b"")
+    (tmp_path / "dir.strm").mkdir()
+    os.symlink("nowhere", tmp_path / "dangling.strm")
+    names = ["same", "other", "short", "empty", "missing", "dir", "dangling"]
+    paths = [f"{tmp_path}/{name}.strm" for name in names] + [f"{tmp_path}/same.strm/x"]
+    want = [b"http://x/a.mkv"] * 3 + [b""] * 5
+    assert impl.compare_files(paths, want) == [
+        impl.CMP_EQUAL,
+        impl.CMP_DIFFERENT,
+        impl.CMP_DIFFERENT,
+        impl.CMP_EQUAL,
+        impl.CMP_MISSING,
+        impl.CMP_ERROR,
+        impl.CMP_MISSING,
+        impl.CMP_ERROR,
+    ]
+
+
+def test_compare_files_needs_matching_lengths(impl):
+    with pytest.raises(ValueError):
+        impl.compare_files(["/nonexistent"], [])
+
+
+def test_write_files_replaces_atomically(impl, tmp_path):
+    target = tmp_path / "Film.strm"
+    target.write_bytes(b"old text that is longer")
+    assert impl.write_files([str(target)], [b"new"]) == [0]
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["Film.strm"]
+
+
+def test_write_files_creates_missing_directories(impl, tmp_path):
+    path = f"{tmp_path}/Series/Show (2020)/Season 1/E01.strm"
+    assert impl.write_files([path], [b"http://x/e01.mkv"]) == [0]
+    with open(path, "rb") as fh:
+        assert fh.read() == b"http://x/e01.mkv"
+    assert os.listdir(os.path.dirname(path)) == ["E01.strm"]
+
+
+def test_write_files_reports_errno_and_leaves_no_temp(impl, tmp_path):
+    (tmp_path / "file").write_bytes(b"")
+    (tmp_path / "dir").mkdir()
+    paths = [f"{tmp_path}/file/sub/a.strm", f"{tmp_path}/dir", f"{tmp_path}/ok.strm"]
+    assert impl.write_files(paths, [b"a", b"b", b"c"]) == [errno.ENOTDIR, errno.EISDIR, 0]
+    assert sorted(os.listdir(tmp_path)) == ["dir", "file", "ok.strm"]
+    assert os.listdir(tmp_path / "dir") == []
+
+
+def test_write_files_goes_through_the_twins_temp_name(impl, tmp_path):
+    os.mkdir(_pyscan.temp_path(f"{tmp_path}/Film.strm"))  # a temp name nobody can open
+    assert impl.write_files([f"{tmp_path}/Film.strm"], [b"x"]) == [errno.EISDIR]
+    assert not os.path.exists(f"{tmp_path}/Film.strm")
+
+
+def test_write_files_keeps_the_temp_beside_a_bare_name(impl, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert impl.write_files(["bare.strm"], [b"x"]) == [0]
+    assert os.listdir(tmp_path) == ["bare.strm"]
+    assert not os.path.exists("/.bare.strm" + _pyscan.TEMP_SUFFIX)
+
+
+def test_write_and_compare_from_several_threads(impl, tmp_path):
+    def job(n):
+        paths = [f"{tmp_path}/t{n}/{i}.strm" for i in range(50)]
+        datas = [f"http://x/{n}/{i}".encode() for i in range(50)]
+        written = impl.write_files(paths, datas)
+        return written, impl.compare_files(paths, datas)
+
+    with ThreadPoolExecutor(4) as pool:
+        for written, compared in pool.map(job, range(8)):
+            assert written == [0] * 50
+            assert compared == [impl.CMP_EQUAL] * 50
+
+
+# ----------------------------------------------------------------------------- walk
+
+
+def _files(root, rel, *names):
+    out = []
+    for name in names:
+        st_ = os.stat(f"{root}/{rel}/{name}" if rel else f"{root}/{name}")
+        out.append((name, st_.st_size, st_.st_mtime_ns))
+    return out
+
+
+def _library(root):
+    os.makedirs(f"{root}/A/deeper/deepest")
+    with open(f"{root}/b.mkv", "wb") as fh:
+        fh.write(b"12345")
+    with open(f"{root}/A/x.nfo", "wb") as fh:
+        fh.write(b"n")
+    with open(f"{root}/A/deeper/deepest/z.mkv", "wb") as fh:
+        fh.write(b"zz")
+    os.symlink(".", f"{root}/back")
+    os.symlink("..", f"{root}/A/up")
+    os.symlink("nowhere", f"{root}/gone")
+    os.symlink("self", f"{root}/self")
+    os.symlink("A/deeper", f"{root}/linkdir")
+    os.mkfifo(f"{root}/fifo")
+
+
+def test_walk_tree(impl, tmp_path):
+    root = str(tmp_path)
+    _library(root)
+    report = []
+    result = list(impl.walk(root, max_depth=2, report=report))
+    assert result == [
+        ("", _files(root, "", "b.mkv"), ["A", "linkdir"]),
+        ("A", _files(root, "A", "x.nfo"), ["deeper"]),
+        ("A/deeper", [], ["deepest"]),
+        ("linkdir", [], ["deepest"]),
+        ("linkdir/deepest", _files(root, "linkdir/deepest", "z.mkv"), []),
+    ]
+    assert report == [
+        ("error", "self", os.strerror(errno.ELOOP)),
+        ("loop", "back", "symlink loop"),
+        ("loop", "A/up", "symlink loop"),
+        ("depth", "A/deeper/deepest", "deeper than 2 levels"),
+    ]
+
+
+def test_walk_missing_root(impl, tmp_path):
+    report = []
+    assert list(impl.walk(f"{tmp_path}/absent", report=report)) == []
+    assert report == [("error", "", os.strerror(errno.ENOENT))]
+
+
+def test_walk_sorts_by_str_and_keeps_undecodable_names(impl, tmp_path):
+    for raw in (b"\xff.mkv", "\ue000.mkv".encode(), b"B.mkv", b"a.mkv"):
+        with open(os.fsencode(tmp_path) + b"/" + raw, "wb"):
+            pass
+    [(rel, files, subdirs)] = list(impl.walk(str(tmp_path)))
+    assert [name for name, _, _ in files] == ["B.mkv", "a.mkv", "\udcff.mkv", "\ue000.mkv"]
+
+
+def test_walk_reports_too_long_paths_like_the_twin(impl, tmp_path):
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for level in range(17):
+            os.mkdir(f"{level:02d}" + "d" * 240, dir_fd=fd)
+            child = os.open(f"{level:02d}" + "d" * 240, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    finally:
+        os.close(fd)
+    walked = _walk_with_report(impl, str(tmp_path))
+    assert walked == _walk_with_report(_pyscan, str(tmp_path))
+    assert [(kind, msg) for kind, _, msg in walked[1]] == [
+        ("error", os.strerror(errno.ENAMETOOLONG))
+    ]
+
+
+def _as_nobody(fn, *args):
+    """`fn(*args)` in a forked child without root, where chmod 000 really blocks reads."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.close(reader)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            with os.fdopen(writer, "wb") as fh:
+                fh.write(pickle.dumps(fn(*args)))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return pickle.loads(data)
+
+
+def _walk_with_report(module, root):
+    report = []
+    return list(module.walk(root, report=report)), report
+
+
+def test_walk_reports_unreadable_directories(impl):
+    with tempfile.TemporaryDirectory() as base:
+        os.chmod(base, 0o755)
+        os.makedirs(f"{base}/locked/inner")
+        os.mkdir(f"{base}/listonly")
+        with open(f"{base}/listonly/f.mkv", "wb"):
+            pass
+        os.chmod(f"{base}/locked", 0)
+        os.chmod(f"{base}/listonly", stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        try:
+            if os.geteuid() == 0:
+                walked, report = _as_nobody(_walk_with_report, impl, base)
+            else:
+                walked, report = _walk_with_report(impl, base)
+        finally:
+            os.chmod(f"{base}/locked", 0o755)
+            os.chmod(f"{base}/listonly", 0o755)
+    denied = os.strerror(errno.EACCES)
+    assert walked == [("", [], ["listonly", "locked"]), ("listonly", [], [])]
+    assert report == [("error", "listonly/f.mkv", denied), ("error", "locked", denied)]
+
+
+# ----------------------------------------------------------------------------- agreement
+
+
+awkward_chars = st.one_of(
+    st.characters(),
+    st.sampled_from(list("/./..\x00 ?#%&+;=~_-é日本🎬") + ["\ud800", "\udcff"]),
+)
+awkward_text = st.text(awkward_chars, max_size=24)
+
+
+@fast
+@given(awkward_text)
+def test_safe_relpath_agrees(cy, path):
+    assert outcome(cy.safe_relpath, path) == outcome(_pyscan.safe_relpath, path)
+
+
+@fast
+@given(awkward_text, awkward_text)
+def test_join_relpath_agrees(cy, root, rel):
+    assert outcome(cy.join_relpath, root, rel) == outcome(_pyscan.join_relpath, root, rel)
+
+
+ext_sets = st.frozensets(st.sampled_from(["mkv", "nfo", "jpg", "i̇so", "ß", ""]), max_size=4)
+names = st.text(st.sampled_from(list(".aBxİßéMKVnfo日")), max_size=10)
+
+
+@fast
+@given(names, ext_sets, ext_sets, st.sampled_from([0, 1, 2, 3, True, 1.0]))
+def test_classify_and_target_name_agree(cy, name, media, meta, kind):
+    assert cy.classify(name, media, meta) == _pyscan.classify(name, media, meta)
+    assert outcome(cy.target_name, name, kind) == outcome(_pyscan.target_name, name, kind)
+
+
+@fast
+@given(awkward_text)
+def test_quote_path_agrees_with_urllib(cy, path):
+    expected = outcome(_pyscan.quote_path, path)
+    assert outcome(cy.quote_path, path) == expected
+    if expected[0] == "ok":
+        oracle = "/".join(urllib.parse.quote(seg, safe="") for seg in path.split("/"))
+        assert expected[1] == oracle
+
+
+@fast
+@given(st.sampled_from(["url", "path", "mount", "URL", ""]), awkward_text, awkward_text)
+def test_build_strm_agrees(cy, mode, base, rel):
+    assert outcome(cy.build_strm, mode, base, rel) == outcome(_pyscan.build_strm, mode, base, rel)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("safe_relpath", (b"a/b",)),
+        ("safe_relpath", (None,)),
+        ("join_relpath", (None, "a")),
+        ("classify", (b"a.mkv", MEDIA, META)),
+        ("quote_path", (b"a b",)),
+        ("build_strm", ("url", None, "a")),
+        ("build_strm", (None, "http://x", "a")),
+        ("compare_files", (["/a\x00b"], [b""])),
+        ("compare_files", (["/a"], ["text"])),
+        ("write_files", (["/a\x00b"], [b""])),
+        ("write_files", ([b"/a"], [b""])),
+    ],
+)
+def test_odd_inputs_fail_alike(cy, name, args):
+    assert outcome(getattr(cy, name), *args) == outcome(getattr(_pyscan, name), *args)
+
+
+def test_walk_with_odd_root_fails_alike(cy):
+    def walked(module, root):
+        return list(module.walk(root))
+
+    for root in ("/a\x00b", b"/nonexistent", "/tmp/\ud800"):
+        assert outcome(walked, cy, root) == outcome(walked, _pyscan, root)
+
+
+file_states = st.lists(
+    st.tuples(st.sampled_from(["file", "missing", "dir"]), st.binary(max_size=40),
+              st.binary(max_size=40)),
+    max_size=8,
+)
+
+
+@with_files
+@given(file_states)
+def test_compare_files_agrees(cy, states):
+    with tempfile.TemporaryDirectory() as base:
+        paths, expected = [], []
+        for i, (state, content, want) in enumerate(states):
+            path = f"{base}/{i}.strm"
+            if state == "file":
+                with open(path, "wb") as fh:
+                    fh.write(content)
+            elif state == "dir":
+                os.mkdir(path)
+            paths.append(path)
+            expected.append(content if i % 2 else want)
+        assert cy.compare_files(paths, expected) == _pyscan.compare_files(paths, expected)
+
+
+@with_files
+@given(st.lists(st.tuples(st.sampled_from(["a", "a/b", "c/d/e"]), st.binary(max_size=20)),
+                max_size=6))
+def test_write_files_agrees(cy, writes):
+    trees = []
+    for module in (_pyscan, cy):
+        with tempfile.TemporaryDirectory() as base:
+            codes = module.write_files([f"{base}/{rel}" for rel, _ in writes],
+                                       [data for _, data in writes])
+            trees.append((codes, _snapshot(base)))
+    assert trees[0] == trees[1]
+
+
+def _snapshot(base):
+    out = []
+    for dirpath, _, files in sorted(os.walk(base)):
+        for name in sorted(files):
+            with open(f"{dirpath}/{name}", "rb") as fh:
+                out.append((os.path.relpath(f"{dirpath}/{name}", base), fh.read()))
+    return out
+
+
+SYMLINKS = {"<up>": "..", "<self>": ".", "<dangling>": "nowhere", "<loop>": "<loop>"}
+entry_names = st.text(st.sampled_from(list("aB.é🎬 -_")), min_size=1, max_size=6).filter(
+    lambda name: name not in (".", "..")
+)
+trees = st.recursive(
+    st.one_of(st.binary(max_size=8), st.sampled_from(sorted(SYMLINKS))),
+    lambda children: st.dictionaries(entry_names, children, max_size=4),
+    max_leaves=14,
+)
+
+
+def _materialise(path, node):
+    if isinstance(node, dict):
+        os.mkdir(path)
+        for name, child in node.items():
+            _materialise(f"{path}/{name}", child)
+    elif isinstance(node, bytes):
+        with open(path, "wb") as fh:
+            fh.write(node)
+    else:
+        os.symlink(os.path.basename(path) if node == "<loop>" else SYMLINKS[node], path)
+
+
+@with_files
+@given(st.dictionaries(entry_names, trees, max_size=5), st.integers(0, 4))
+def test_walk_agrees(cy, tree, max_depth):
+    with tempfile.TemporaryDirectory() as base:
+        _materialise(f"{base}/root", tree)
+        results = []
+        for module in (_pyscan, cy):
+            report = []
+            results.append((list(module.walk(f"{base}/root", max_depth, report)), report))
+        assert results[0] == results[1]
+
+
+def test_walk_is_lazy_and_threads_do_not_interfere(cy, tmp_path):
+    for i in range(20):
+        os.makedirs(tmp_path / f"d{i:02d}" / "sub")
+        (tmp_path / f"d{i:02d}" / "sub" / "f.mkv").write_bytes(b"x" * i)
+    expected = list(_pyscan.walk(str(tmp_path)))
+    results = []
+
+    def run():
+        results.append(list(cy.walk(str(tmp_path))))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4
+    walker = cy.walk(str(tmp_path))
+    assert next(walker)[0] == ""
+    walker.close()

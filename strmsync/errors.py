@@ -20,6 +20,10 @@ class RetryableError(StrmsyncError):
 class ThrottledError(RetryableError):
     """The source asked us to slow down; the whole source pauses before resuming."""
 
+    def __init__(self, message: str = "", retry_after: float = 0.0):
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class FileError(StrmsyncError):
     """One file failed; the run records it and continues."""
@@ -27,3 +31,7 @@ class FileError(StrmsyncError):
 
 class ListingError(StrmsyncError):
     """A folder could not be listed; the run continues but will not clean up."""
+
+
+class NotFoundError(ListingError):
+    """The source says the path does not exist (as opposed to failing to answer)."""

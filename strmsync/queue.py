@@ -86,18 +86,18 @@ def push_run(store: Store, conn: redis.Redis, run_id: int) -> None:
     store.set_rq_job(run_id, rq_job.id)
 
 
-def cancel_run(store: Store, conn: redis.Redis, run_id: int) -> str:
-    """Cancel a queued run at once, or ask a running one to stop at a safe point."""
+def cancel_run(store: Store, conn: redis.Redis, run_id: int) -> str | None:
+    """Cancel a queued run at once (`cancelled`), or ask a running one to stop at a safe
+    point (`cancelling`); None when the run had already ended."""
     run = store.run(run_id)
-    if run is None:
-        return "unknown"
-    if run["status"] == "queued" and store.cancel_queued(run_id):
+    if run is not None and run["status"] == "queued" and store.cancel_queued(run_id):
         _cancel_rq_job(conn, run["rq_job_id"])
         return "cancelled"
-    if run["status"] == "running":
+    run = store.run(run_id)
+    if run is not None and run["status"] == "running":
         runslots.request_cancel(conn, run_id)
         return "cancelling"
-    return run["status"]
+    return None
 
 
 def _cancel_rq_job(conn: redis.Redis, rq_job_id: str | None) -> None:

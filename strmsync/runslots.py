@@ -1,13 +1,17 @@
 """Run control in Redis: target slots, heartbeats and cancel requests (DESIGN.md §4.7)."""
 
+import os
 import threading
 
 import redis
 
 SLOTS = "strmsync:targets"
-ALIVE_TTL = 30
-BEAT_EVERY = 5.0
 POLL_EVERY = 0.5
+
+
+def alive_ttl() -> int:
+    """Seconds a run may go without a heartbeat before it counts as dead."""
+    return max(int(os.environ.get("STRMSYNC_HEARTBEAT_TTL", "30")), 2)
 
 
 def _alive_key(run_id: int) -> str:
@@ -85,7 +89,8 @@ class Heartbeat:
                                         daemon=True)
 
     def __enter__(self) -> "Heartbeat":
-        self.conn.set(_alive_key(self.run_id), 1, ex=ALIVE_TTL)
+        self.ttl = alive_ttl()
+        self.conn.set(_alive_key(self.run_id), 1, ex=self.ttl)
         self._thread.start()
         return self
 
@@ -100,8 +105,8 @@ class Heartbeat:
                 if self.conn.exists(_cancel_key(self.run_id)):
                     self.cancel.set()
                 beats += 1
-                if beats * POLL_EVERY >= BEAT_EVERY:
-                    self.conn.set(_alive_key(self.run_id), 1, ex=ALIVE_TTL)
+                if beats * POLL_EVERY >= self.ttl / 4:
+                    self.conn.set(_alive_key(self.run_id), 1, ex=self.ttl)
                     beats = 0
             except redis.RedisError:
                 continue  # a blip in Redis must not kill the run; the TTL covers long ones

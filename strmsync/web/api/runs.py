@@ -84,6 +84,7 @@ def run_changes(run_id: int):
 def cancel(run_id: int):
     _run_or_404(run_id)
     outcome = cancel_run(get_store(), get_redis(), run_id)
-    if outcome not in ("cancelled", "cancelling"):
-        raise ApiError(409, f"run {run_id} has already ended: {outcome}", status=outcome)
+    if outcome is None:
+        status = get_store().run(run_id)["status"]
+        raise ApiError(409, f"run {run_id} has already ended: {status}", run_status=status)
     return {"run_id": run_id, "status": outcome}, 202

@@ -10,7 +10,7 @@ from strmsync.errors import ConfigError
 from strmsync.sources import validate_name
 
 JOB_FIELDS = ("name", "source", "source_root", "target_root", "options", "schedule",
-              "run_on_start", "watch", "enabled")
+              "run_on_start", "watch", "enabled", "media_servers")
 
 
 def validate_schedule(schedule) -> str:
@@ -93,11 +93,12 @@ def _flag(data: dict, base: dict, name: str, default: bool) -> int:
     return int(bool(value))
 
 
-def public_job(row: dict, source: dict | None = None) -> dict:
-    """A job as the API shows it, with its next scheduled run times."""
+def public_job(row: dict, source: dict | None = None, servers: list | None = None) -> dict:
+    """A job as the API shows it, with its next scheduled run times and media servers."""
     return {"id": row["id"], "name": row["name"], "source_id": row["source_id"],
             "source": source["name"] if source else None, "source_root": row["source_root"],
             "target_root": row["target_root"], "options": row["options"],
             "schedule": row["schedule"] or "", "next_runs": next_runs(row["schedule"] or ""),
             "run_on_start": bool(row["run_on_start"]), "watch": bool(row["watch"]),
-            "enabled": bool(row["enabled"])}
+            "enabled": bool(row["enabled"]),
+            "media_servers": [server["name"] for server in servers or []]}

@@ -48,7 +48,19 @@ def _one_queued_run_per_job_and_mode(db: sqlite_utils.Database) -> None:
                " WHERE status = 'queued'")
 
 
-MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode]
+def _media_servers(db: sqlite_utils.Database) -> None:
+    db["media_servers"].create({
+        "id": int, "name": str, "kind": str, "url": str, "api_key": str, "path_map": str,
+        "refresh_threshold": int, "created_at": float, "updated_at": float,
+    }, pk="id", not_null={"name", "kind", "url"})
+    db["media_servers"].create_index(["name"], unique=True)
+    db["job_media_servers"].create({"job_id": int, "server_id": int},
+                                   pk=("job_id", "server_id"),
+                                   foreign_keys=[("job_id", "jobs", "id"),
+                                                 ("server_id", "media_servers", "id")])
+
+
+MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -14,7 +14,8 @@ from strmsync.migrations import migrate
 SOURCE_COLUMNS = ("name", "kind", "config", "secrets", "qps", "concurrency")
 JOB_COLUMNS = ("name", "source_id", "source_root", "target_root", "options", "schedule",
                "run_on_start", "watch", "enabled")
-JSON_COLUMNS = ("config", "secrets", "options")
+SERVER_COLUMNS = ("name", "kind", "url", "api_key", "path_map", "refresh_threshold")
+JSON_COLUMNS = ("config", "secrets", "options", "path_map")
 RUN_COUNTS = ("scanned", "created", "updated", "skipped", "deleted", "failed", "meta_copied")
 FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
 
@@ -117,9 +118,47 @@ class Store:
             runs = "SELECT id FROM runs WHERE job_id = ?"
             for table in ("run_log", "run_changes"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({runs})", [job_id])
-            for table in ("runs", "manifest", "events"):
+            for table in ("runs", "manifest", "events", "job_media_servers"):
                 self.db.execute(f"DELETE FROM {table} WHERE job_id = ?", [job_id])
             self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
+
+    # media servers -------------------------------------------------------------------------
+
+    def add_server(self, values: dict) -> int:
+        """Insert a media-server record; returns its id."""
+        return self._insert("media_servers", SERVER_COLUMNS, values)
+
+    def update_server(self, server_id: int, values: dict) -> None:
+        """Change some columns of a media-server record."""
+        self._update("media_servers", SERVER_COLUMNS, server_id, values)
+
+    def server(self, key) -> dict | None:
+        """One media server by id or by name."""
+        return self._decoded("media_servers", key)
+
+    def servers(self) -> list[dict]:
+        """Every media server, by name."""
+        return [_decode(row) for row in self.db.query("SELECT * FROM media_servers ORDER BY name")]
+
+    def delete_server(self, server_id: int) -> None:
+        """Remove a media server and its links to jobs."""
+        with self._lock, self.db.conn:
+            self.db.execute("DELETE FROM job_media_servers WHERE server_id = ?", [server_id])
+            self.db.execute("DELETE FROM media_servers WHERE id = ?", [server_id])
+
+    def job_servers(self, job_id: int) -> list[dict]:
+        """The media servers a job notifies."""
+        return [_decode(row) for row in self.db.query(
+            "SELECT m.* FROM media_servers m JOIN job_media_servers j ON j.server_id = m.id"
+            " WHERE j.job_id = ? ORDER BY m.name", [job_id])]
+
+    def set_job_servers(self, job_id: int, server_ids: list[int]) -> None:
+        """Replace the set of media servers a job notifies."""
+        with self._lock, self.db.conn:
+            self.db.execute("DELETE FROM job_media_servers WHERE job_id = ?", [job_id])
+            self.db.conn.executemany(
+                "INSERT INTO job_media_servers (job_id, server_id) VALUES (?, ?)",
+                [(job_id, server_id) for server_id in dict.fromkeys(server_ids)])
 
     def _insert(self, table: str, columns: tuple, values: dict) -> int:
         now = time.time()

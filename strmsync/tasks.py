@@ -10,6 +10,7 @@ from strmsync.config import SyncOptions, load_settings
 from strmsync.drivers import open_driver
 from strmsync.engine import JobSpec, Progress, Run
 from strmsync.errors import ConfigError
+from strmsync.notifications import notify_after_run
 from strmsync.queue import push_run
 from strmsync.store import Store
 
@@ -63,4 +64,5 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
     spec = JobSpec(job["id"], job["target_root"], options)
     summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
                   Progress(callback=report), beat.cancel).execute()
+    notify_after_run(store, job, summary)
     return summary.status

@@ -6,7 +6,7 @@ import sys
 
 import _fastscan
 from strmsync import __version__
-from strmsync.cli import job, serve, source, sync
+from strmsync.cli import job, mediaserver, serve, source, sync
 
 
 def version_text() -> str:
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(commands)
     source.register(commands)
     job.register(commands)
+    mediaserver.register(commands)
     return parser
 
 

@@ -11,6 +11,7 @@ from strmsync.config import load_settings
 from strmsync.errors import ConfigError
 from strmsync.jobs import public_job, validate_job
 from strmsync.queue import connect, enqueue_run, redis_url
+from strmsync.servers import resolve_servers
 from strmsync.store import FINAL_STATUSES, Store
 
 
@@ -31,6 +32,7 @@ def register(commands) -> None:
         q.add_argument("--run-on-start", choices=("yes", "no"))
         q.add_argument("--watch", choices=("yes", "no"))
         q.add_argument("--enabled", choices=("yes", "no"))
+        q.add_argument("--media-servers", help="media servers to notify, comma-separated")
         add_sync_flags(q)
     sub.add_parser("list", help="list jobs").add_argument("--json", action="store_true")
     sub.add_parser("show", help="show one job").add_argument("name")
@@ -74,16 +76,23 @@ def _save(store: Store, args, settings) -> int:
     if existing is None and store.job(args.name):
         raise ConfigError(f"name: a job called {args.name!r} exists")
     values = validate_job(data, store, existing)
+    servers = resolve_servers(args.media_servers, store) if args.media_servers is not None \
+        else None
     if existing:
-        store.update_job(existing["id"], values)
+        job_id = existing["id"]
+        store.update_job(job_id, values)
         print(f"job {args.name} updated")
     else:
-        print(f"job {args.name} added (id {store.add_job(values)})")
+        job_id = store.add_job(values)
+        print(f"job {args.name} added (id {job_id})")
+    if servers is not None:
+        store.set_job_servers(job_id, servers)
     return 0
 
 
 def _list(store: Store, args, settings) -> int:
-    jobs = [public_job(job, store.source(job["source_id"])) for job in store.jobs()]
+    jobs = [public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]))
+            for job in store.jobs()]
     if args.json:
         print(json.dumps(jobs, indent=2))
         return 0
@@ -95,7 +104,7 @@ def _list(store: Store, args, settings) -> int:
 
 def _show(store: Store, args, settings) -> int:
     job = _job(store, args.name)
-    shown = public_job(job, store.source(job["source_id"]))
+    shown = public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]))
     shown["recent_runs"], _ = store.runs(job["id"], limit=5)
     print(json.dumps(shown, indent=2, default=str))
     return 0

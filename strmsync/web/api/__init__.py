@@ -15,4 +15,4 @@ def json_body() -> dict:
     return data
 
 
-from strmsync.web.api import health, jobs, runs, sources  # noqa: E402,F401 - registers routes
+from strmsync.web.api import health, jobs, runs, servers, sources  # noqa: E402,F401 - routes

@@ -6,6 +6,7 @@ from strmsync.config import STRATEGIES
 from strmsync.errors import ConfigError
 from strmsync.jobs import public_job, validate_job
 from strmsync.queue import enqueue_run
+from strmsync.servers import resolve_servers
 from strmsync.web.api import api, json_body
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.errors import ApiError
@@ -20,7 +21,24 @@ def job_or_404(key) -> dict:
 
 
 def _show(job: dict) -> dict:
-    return public_job(job, get_store().source(job["source_id"]))
+    store = get_store()
+    return public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]))
+
+
+def _save(data: dict, existing: dict | None = None) -> int:
+    store = get_store()
+    values = validate_job(data, store, existing)
+    server_ids = resolve_servers(data["media_servers"], store) if "media_servers" in data \
+        else None
+    _name_free(values["name"], existing["id"] if existing else None)
+    if existing:
+        store.update_job(existing["id"], values)
+        job_id = existing["id"]
+    else:
+        job_id = store.add_job(values)
+    if server_ids is not None:
+        store.set_job_servers(job_id, server_ids)
+    return job_id
 
 
 def _name_free(name: str, own_id: int | None = None) -> None:
@@ -36,9 +54,7 @@ def list_jobs():
 
 @api.post("/jobs")
 def add_job():
-    values = validate_job(json_body(), get_store())
-    _name_free(values["name"])
-    return _show(get_store().job(get_store().add_job(values))), 201
+    return _show(get_store().job(_save(json_body()))), 201
 
 
 @api.get("/jobs/<int:job_id>")
@@ -48,10 +64,7 @@ def show_job(job_id: int):
 
 @api.route("/jobs/<int:job_id>", methods=["PUT", "PATCH"])
 def edit_job(job_id: int):
-    values = validate_job(json_body(), get_store(), job_or_404(job_id))
-    _name_free(values["name"], job_id)
-    get_store().update_job(job_id, values)
-    return _show(get_store().job(job_id))
+    return _show(get_store().job(_save(json_body(), job_or_404(job_id))))
 
 
 @api.delete("/jobs/<int:job_id>")

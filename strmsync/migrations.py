@@ -60,7 +60,11 @@ def _media_servers(db: sqlite_utils.Database) -> None:
                                                  ("server_id", "media_servers", "id")])
 
 
-MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers]
+def _settings(db: sqlite_utils.Database) -> None:
+    db["settings"].create({"key": str, "value": str, "updated_at": float}, pk="key")
+
+
+MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers, _settings]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

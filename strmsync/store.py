@@ -122,6 +122,24 @@ class Store:
                 self.db.execute(f"DELETE FROM {table} WHERE job_id = ?", [job_id])
             self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
 
+    # settings ------------------------------------------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        """A value from the key-value settings table (webhook token, panel password hash)."""
+        row = self._one("SELECT value FROM settings WHERE key = ?", [key])
+        return row["value"] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Store a value in the settings table."""
+        self._write("INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+                    [key, value, time.time()])
+
+    def setting_once(self, key: str, make) -> str:
+        """The stored value, or `make()` stored atomically if none is (first writer wins)."""
+        self._write("INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+                    [key, make(), time.time()])
+        return self.setting(key)
+
     # media servers -------------------------------------------------------------------------
 
     def add_server(self, values: dict) -> int:

@@ -78,6 +78,19 @@ def enqueue_run(store: Store, conn: redis.Redis, job_id: int, mode: str, trigger
     return run_id, True
 
 
+def enqueue_events(store: Store, conn: redis.Redis, routed: dict, trigger: str) -> dict:
+    """Buffer routed events per job and make sure each job has an events run queued.
+
+    Returns `{job_id: run_id}`. A burst lands in the run already queued; events that arrive
+    while a run is under way wait for the next one, which is queued here.
+    """
+    runs = {}
+    for job_id, rows in routed.items():
+        store.add_events(job_id, rows)
+        runs[job_id], _ = enqueue_run(store, conn, job_id, "events", trigger)
+    return runs
+
+
 def push_run(store: Store, conn: redis.Redis, run_id: int) -> None:
     """Put a queued run's task on the queue (again)."""
     rq_job = run_queue(conn).enqueue("strmsync.tasks.execute_run", run_id,
@@ -132,6 +145,12 @@ def requeue_missing(store: Store, conn: redis.Redis) -> int:
     if count:
         log.info("re-queued %d run(s) whose queue entry was lost", count)
     return count
+
+
+def queue_pending_events(store: Store, conn: redis.Redis) -> list[int]:
+    """Queue an events run for every job with buffered events (after a restart or failure)."""
+    return [enqueue_run(store, conn, job_id, "events", "startup")[0]
+            for job_id in store.pending_events()]
 
 
 def _job_alive(conn: redis.Redis, rq_job_id: str) -> bool:

@@ -12,7 +12,14 @@ import waitress
 import _fastscan
 from strmsync import __version__
 from strmsync.config import Settings
-from strmsync.queue import EmbeddedRedis, connect, reap_dead_runs, redis_url, requeue_missing
+from strmsync.queue import (
+    EmbeddedRedis,
+    connect,
+    queue_pending_events,
+    reap_dead_runs,
+    redis_url,
+    requeue_missing,
+)
 from strmsync.scheduler import Scheduler
 from strmsync.store import Store
 from strmsync.web import create_app
@@ -37,6 +44,7 @@ class Service:
         self.store = Store(self.settings.database_path)
         reap_dead_runs(self.store, self.conn)
         requeue_missing(self.store, self.conn)
+        queue_pending_events(self.store, self.conn)
         self.workers = [self._spawn_worker(i) for i in range(self.settings.workers)]
         self.scheduler = Scheduler(Store(self.settings.database_path), self.conn)
         self.scheduler.start()

@@ -122,6 +122,40 @@ class Store:
                 self.db.execute(f"DELETE FROM {table} WHERE job_id = ?", [job_id])
             self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
 
+    # events --------------------------------------------------------------------------------
+
+    def add_events(self, job_id: int, rows: Iterable[tuple]) -> int:
+        """Buffer `(action, rel, new_rel, is_dir)` events for a job's next events run."""
+        now = time.time()
+        values = [(job_id, action, path, new_path, None if is_dir is None else int(is_dir), now)
+                  for action, path, new_path, is_dir in rows]
+        with self._lock, self.db.conn:
+            self.db.conn.executemany(
+                "INSERT INTO events (job_id, action, path, new_path, is_dir, received_at)"
+                " VALUES (?,?,?,?,?,?)", values)
+        return len(values)
+
+    def claim_events(self, job_id: int, run_id: int) -> list[dict]:
+        """Give every pending event of the job to this run, oldest first."""
+        self._write("UPDATE events SET run_id = ? WHERE job_id = ? AND run_id IS NULL",
+                    [run_id, job_id])
+        return list(self.db.query(
+            "SELECT action, path, new_path, is_dir, received_at FROM events WHERE run_id = ?"
+            " ORDER BY id", [run_id]))
+
+    def release_events(self, run_id: int) -> None:
+        """Hand a run's events back to the buffer (the run did not get to them)."""
+        self._write("UPDATE events SET run_id = NULL WHERE run_id = ?", [run_id])
+
+    def pending_events(self, job_id: int | None = None) -> dict:
+        """`{job_id: (count, newest received_at)}` of events waiting for a run."""
+        sql = "SELECT job_id, count(*), max(received_at) FROM events WHERE run_id IS NULL"
+        params: list = []
+        if job_id is not None:
+            sql, params = sql + " AND job_id = ?", [job_id]
+        rows = self.db.execute(sql + " GROUP BY job_id", params).fetchall()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     # settings ------------------------------------------------------------------------------
 
     def setting(self, key: str, default: str | None = None) -> str | None:
@@ -298,12 +332,29 @@ class Store:
 
     # manifest ------------------------------------------------------------------------------
 
-    def load_manifest(self, job_id: int) -> dict:
-        """`{path: (kind, digest, size, mtime_ns)}` for every file the job wrote."""
-        cur = self.db.execute(
-            "SELECT path, kind, digest, src_size, src_mtime_ns FROM manifest WHERE job_id = ?",
-            [job_id])
-        return {path: (kind, digest, size, mtime) for path, kind, digest, size, mtime in cur}
+    def load_manifest(self, job_id: int, under: Iterable[str] | None = None) -> dict:
+        """`{path: (kind, digest, size, mtime_ns)}` for the files the job wrote.
+
+        With `under`, only paths equal to or inside those relative folders ('' is all).
+        """
+        sql = "SELECT path, kind, digest, src_size, src_mtime_ns FROM manifest WHERE job_id = ?"
+        if under is None:
+            rows = self.db.execute(sql, [job_id]).fetchall()
+        else:
+            rows = []
+            for prefix in sorted(set(under)):
+                if prefix == "":
+                    rows = self.db.execute(sql, [job_id]).fetchall()
+                    break
+                rows += self.db.execute(
+                    sql + " AND (path = ? OR substr(path, 1, ?) = ?)",
+                    [job_id, prefix, len(prefix) + 1, prefix + "/"]).fetchall()
+        return {path: (kind, digest, size, mtime) for path, kind, digest, size, mtime in rows}
+
+    def manifest_count(self, job_id: int) -> int:
+        """How many files the job manages."""
+        return self.db.execute("SELECT count(*) FROM manifest WHERE job_id = ?",
+                               [job_id]).fetchone()[0]
 
     def put_manifest(self, job_id: int, rows: Iterable[tuple]) -> None:
         """Insert or replace `(path, kind, digest, size, mtime_ns)` manifest entries."""

@@ -1,6 +1,8 @@
 """Thin RQ task functions: primitive arguments in, the engine does the work."""
 
 import logging
+import os
+import socket
 import time
 
 from rq import get_current_job
@@ -11,11 +13,12 @@ from strmsync.drivers import open_driver
 from strmsync.engine import JobSpec, Progress, Run
 from strmsync.errors import ConfigError
 from strmsync.notifications import notify_after_run
-from strmsync.queue import push_run
+from strmsync.queue import enqueue_run, push_run
 from strmsync.store import Store
 
 log = logging.getLogger(__name__)
 DEFER_PAUSE = 1.0
+MAX_SETTLE = 60.0
 
 
 def execute_run(run_id: int) -> str:
@@ -48,6 +51,18 @@ def perform_run(store: Store, conn, run_id: int, rq_job=None) -> str:
             runslots.release(conn, run_id)
 
 
+def _settle(store: Store, job: dict, options: SyncOptions, cancel) -> None:
+    # Wait until no event has come in for the settle delay, so a file renamed right after
+    # its upload is seen under its final name; a steady stream waits at most MAX_SETTLE.
+    deadline = time.monotonic() + MAX_SETTLE
+    while not cancel.is_set() and time.monotonic() < deadline:
+        pending = store.pending_events(job["id"]).get(job["id"])
+        quiet_for = time.time() - pending[1] if pending else options.settle_delay
+        if quiet_for >= options.settle_delay:
+            return
+        cancel.wait(min(options.settle_delay - quiet_for, 1.0))
+
+
 def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_job) -> str:
     def report(snapshot: dict) -> None:
         if rq_job is not None:
@@ -61,8 +76,20 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
         store.start_run(run["id"], 0, "")
         store.finish_run(run["id"], "failed", {}, str(exc))
         return "failed"
+    events = None
+    if run["mode"] == "events":
+        _settle(store, job, options, beat.cancel)
+        # Running before claiming: an event that comes in after the claim then queues a new
+        # run instead of joining this one, which would no longer see it.
+        store.start_run(run["id"], os.getpid(), socket.gethostname())
+        events = store.claim_events(job["id"], run["id"])
     spec = JobSpec(job["id"], job["target_root"], options)
     summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
-                  Progress(callback=report), beat.cancel).execute()
+                  Progress(callback=report), beat.cancel, events).execute()
+    if events is not None and summary.status in ("failed", "cancelled"):
+        store.release_events(run["id"])  # nothing is lost: the next events run gets them
     notify_after_run(store, job, summary)
+    if events is not None and summary.status in ("succeeded", "partial") \
+            and store.pending_events(job["id"]):
+        enqueue_run(store, beat.conn, job["id"], "events", run["trigger"])
     return summary.status

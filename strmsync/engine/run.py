@@ -13,6 +13,7 @@ from strmsync.config import SyncOptions
 from strmsync.drivers.base import Driver, ScanReport
 from strmsync.engine.batch import BatchOutcome, process_batch
 from strmsync.engine.cleanup import apply_cleanup, confirm_gone
+from strmsync.engine.events import EventsPass
 from strmsync.engine.lock import job_lock
 from strmsync.engine.plan import map_names, plan_cleanup
 from strmsync.engine.progress import COUNTS, Progress
@@ -61,7 +62,7 @@ class Run:
 
     def __init__(self, store: Store, run_id: int, job: JobSpec, driver: Driver, mode: str,
                  dry_run: bool = False, progress: Progress | None = None,
-                 cancel: threading.Event | None = None):
+                 cancel: threading.Event | None = None, events: list | None = None):
         self.store, self.run_id, self.job, self.driver = store, run_id, job, driver
         self.mode, self.dry_run = mode, dry_run
         self.options = job.options
@@ -72,6 +73,7 @@ class Run:
         self.counts: Counter = Counter()
         self.changes: list = []
         self.problems: list[str] = []
+        self.events = events or []
 
     def execute(self) -> RunSummary:
         """Run to the end and record the outcome; never raises for a failed sync."""
@@ -100,6 +102,8 @@ class Run:
         self._recover_interrupted()
         self.writer.ensure_root(self.dry_run)
         self.driver.strm_text("probe.mkv", self.options.strm_mode)  # bad STRM settings: fatal
+        if self.mode == "events":
+            return self._events()
         manifest = self.store.load_manifest(self.job.job_id)
         self.progress.expected = len(manifest)
         self.log.info("%s run of job %d%s: %d managed files", self.mode, self.job.job_id,
@@ -111,6 +115,15 @@ class Run:
         self._cleanup(manifest, report, remaining, listed)
         if any(rel == "" for rel, _ in report.errors):
             raise FatalError(f"source: cannot list the source root: {report.errors[0][1]}")
+        return "partial" if self.problems or self.counts["failed"] else "succeeded"
+
+    def _events(self) -> str:
+        self.log.info("events run of job %d%s: %d event(s)", self.job.job_id,
+                      " (dry run)" if self.dry_run else "", len(self.events))
+        self.progress.set_phase("scanning")
+        EventsPass(self, self.events).execute()
+        if self.cancel.is_set():
+            return "cancelled"
         return "partial" if self.problems or self.counts["failed"] else "succeeded"
 
     def _recover_interrupted(self) -> None:
@@ -127,8 +140,8 @@ class Run:
 
     def _scan(self, manifest: dict) -> tuple[ScanReport, set, set]:
         report, remaining, listed = ScanReport(), set(manifest), set()
-        opts, mode = self.options, self.options.strm_mode
-        strm_text = lambda rel: self.driver.strm_text(rel, mode)  # noqa: E731
+        opts = self.options
+
         inflight: deque = deque()
         batch: list = []
         self.progress.set_phase("scanning")
@@ -138,7 +151,7 @@ class Run:
                     break
                 if not listing.empty:
                     listed.add(listing.dir)
-                items, rejected = map_names(listing.dir, listing.files, opts, strm_text)
+                items, rejected = map_names(listing.dir, listing.files, opts, self.strm_text)
                 for source_rel, why in rejected:
                     self._fail(source_rel, why)
                 remaining.difference_update(item.target_rel for item in items)
@@ -154,6 +167,33 @@ class Run:
                 self._merge(inflight.popleft().result())
         self._note_report(report)
         return report, remaining, listed
+
+    def strm_text(self, rel: str, extra=None) -> str:
+        """The `.strm` text for a source file (with the driver's extra from the listing)."""
+        mode = self.options.strm_mode
+        if extra is None:
+            return self.driver.strm_text(rel, mode)
+        return self.driver.strm_text(rel, mode, extra)
+
+    def process_items(self, items: list, manifest: dict) -> None:
+        """Observe, plan and apply items outside a walk (events runs), in batches."""
+        with ThreadPoolExecutor(self.options.concurrency,
+                                thread_name_prefix="strmsync-run") as pool:
+            futures = [self._submit(pool, items[i:i + BATCH_SIZE], manifest)
+                       for i in range(0, len(items), BATCH_SIZE)]
+            for future in futures:
+                self._merge(future.result())
+
+    def record_deletions(self, deleted: int, dropped: list, changes: list) -> None:
+        """Count deletions made outside cleanup (events runs) and forget their entries."""
+        self.store.drop_manifest(self.job.job_id, dropped)
+        self._keep_changes(changes)
+        self.counts["deleted"] += deleted
+        self.progress.add(deleted=deleted)
+
+    def fail(self, rel: str, why: str) -> None:
+        """Record a per-file failure."""
+        self._fail(rel, why)
 
     def _submit(self, pool, batch: list, manifest: dict):
         read_strm = self.mode != "incremental"

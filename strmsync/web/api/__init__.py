@@ -15,4 +15,11 @@ def json_body() -> dict:
     return data
 
 
-from strmsync.web.api import health, jobs, runs, servers, sources  # noqa: E402,F401 - routes
+from strmsync.web.api import (  # noqa: E402,F401 - registers routes
+    health,
+    jobs,
+    runs,
+    servers,
+    settings,
+    sources,
+)

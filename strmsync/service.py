@@ -22,6 +22,7 @@ from strmsync.queue import (
 )
 from strmsync.scheduler import Scheduler
 from strmsync.store import Store
+from strmsync.watchers.manager import Watchers
 from strmsync.web import create_app
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Service:
         self.workers = [self._spawn_worker(i) for i in range(self.settings.workers)]
         self.scheduler = Scheduler(Store(self.settings.database_path), self.conn)
         self.scheduler.start()
+        self.watchers = Watchers(Store(self.settings.database_path), self.conn).start()
         app = create_app(self.settings, self.url)
         self.server = waitress.create_server(app, host=self.settings.host,
                                              port=self.settings.port, threads=8)
@@ -85,6 +87,7 @@ class Service:
                 proc.kill()
                 proc.wait()
         self.scheduler.stop()
+        self.watchers.stop()
         self.server.close()
         reap_dead_runs(self.store, self.conn)
         self.conn.close()

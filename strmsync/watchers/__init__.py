@@ -1,0 +1,1 @@
+"""Watchers: turn changes seen on a source into buffered events (DESIGN.md flow 3)."""

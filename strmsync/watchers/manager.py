@@ -1,0 +1,99 @@
+"""Start and stop a watcher for every job that asks to be watched, following job edits."""
+
+import logging
+import threading
+
+import redis
+
+from strmsync.events import route
+from strmsync.queue import enqueue_events, enqueue_run
+from strmsync.store import Store
+from strmsync.watchers.inotify import InotifyWatcher
+
+log = logging.getLogger(__name__)
+
+
+class Watchers:
+    """A thread that keeps one watcher per watched job, fed into the job's event buffer."""
+
+    def __init__(self, store: Store, conn: redis.Redis, poll: float = 2.0):
+        self.store, self.conn, self.poll = store, conn, poll
+        self.active: dict[int, tuple] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="watchers", daemon=True)
+
+    def start(self) -> "Watchers":
+        """Begin following the jobs."""
+        self.refresh()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every watcher."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        for job_id in list(self.active):
+            self._drop(job_id)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll):
+            try:
+                self.refresh()
+            except Exception:  # noqa: BLE001 - keep following jobs after a bad poll
+                log.exception("watchers: refresh failed")
+
+    def refresh(self) -> None:
+        """Match the running watchers to the jobs that want one."""
+        wanted = {}
+        for job in self.store.jobs():
+            source = self.store.source(job["source_id"])
+            if job["enabled"] and job["watch"] and source["kind"] == "local":
+                wanted[job["id"]] = (job["source_root"], job)
+        for job_id in set(self.active) - set(wanted):
+            self._drop(job_id)
+        for job_id, (root, job) in wanted.items():
+            if self.active.get(job_id, (None,))[0] != root:
+                self._drop(job_id)
+                self._add(job)
+
+    def _add(self, job: dict) -> None:
+        job_id = job["id"]
+        watcher = InotifyWatcher(job["source_root"], lambda events: self._buffer(job_id, events),
+                                 lambda: self._catch_up(job_id))
+        try:
+            watcher.start()
+        except OSError as exc:
+            log.warning("job %d: cannot watch %s: %s", job_id, job["source_root"], exc)
+            return
+        self.active[job_id] = (job["source_root"], watcher)
+
+    def _drop(self, job_id: int) -> None:
+        entry = self.active.get(job_id)
+        if entry:
+            entry[1].stop()
+            del self.active[job_id]
+
+    def _buffer(self, job_id: int, events: list) -> None:
+        with self._lock:
+            store = Store(self.store.path)  # the watcher's own thread, its own connection
+            try:
+                job = store.job(job_id)
+                if job is None:
+                    return
+                sources = {source["id"]: source for source in store.sources()}
+                routed, _ = route(events, [job], sources, their_paths=False)
+                enqueue_events(store, self.conn, routed, "watch")
+            finally:
+                store.close()
+
+    def _catch_up(self, job_id: int) -> None:
+        store = Store(self.store.path)
+        try:
+            job = store.job(job_id)
+            if job is not None:
+                enqueue_run(store, self.conn, job_id, job["options"].get("strategy", "full"),
+                            "watch")
+        finally:
+            store.close()

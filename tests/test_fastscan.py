@@ -67,11 +67,8 @@ def outcome(fn, *args):
 def test_required_build_is_active():
     if REQUIRED:
         assert "cy" in IMPLS
-        assert _fastscan.IMPLEMENTATION == "compiled"
-    elif FORCED_PURE:
-        assert _fastscan.IMPLEMENTATION == "pure"
-    else:
-        assert _fastscan.IMPLEMENTATION == ("compiled" if "cy" in IMPLS else "pure")
+    expected = "pure" if FORCED_PURE or "cy" not in IMPLS else "compiled"
+    assert expected == _fastscan.IMPLEMENTATION
 
 
 def test_compiled_exports_the_same_api(cy):
@@ -495,8 +492,9 @@ def test_walk_with_odd_root_fails_alike(cy):
 
 
 file_states = st.lists(
-    st.tuples(st.sampled_from(["file", "missing", "dir"]), st.binary(max_size=40),
-              st.binary(max_size=40)),
+    st.tuples(
+        st.sampled_from(["file", "missing", "dir"]), st.binary(max_size=40), st.binary(max_size=40)
+    ),
     max_size=8,
 )
 
@@ -519,14 +517,16 @@ def test_compare_files_agrees(cy, states):
 
 
 @with_files
-@given(st.lists(st.tuples(st.sampled_from(["a", "a/b", "c/d/e"]), st.binary(max_size=20)),
-                max_size=6))
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "a/b", "c/d/e"]), st.binary(max_size=20)), max_size=6)
+)
 def test_write_files_agrees(cy, writes):
     trees = []
     for module in (_pyscan, cy):
         with tempfile.TemporaryDirectory() as base:
-            codes = module.write_files([f"{base}/{rel}" for rel, _ in writes],
-                                       [data for _, data in writes])
+            codes = module.write_files(
+                [f"{base}/{rel}" for rel, _ in writes], [data for _, data in writes]
+            )
             trees.append((codes, _snapshot(base)))
     assert trees[0] == trees[1]
 

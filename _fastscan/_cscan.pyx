@@ -1,0 +1,585 @@
+# cython: language_level=3
+"""Compiled hot path of strmsync; same API and results as the pure `_pyscan` twin.
+
+Inputs of any type other than the expected exact ones (str paths, bytes contents, int
+depths) are handed to the twin, so odd inputs fail or succeed exactly as they do there.
+"""
+
+import os
+
+from _fastscan import _pyscan
+from _fastscan._pyscan import (  # noqa: F401 - the same objects make up this module's API
+    CMP_DIFFERENT, CMP_EQUAL, CMP_ERROR, CMP_MISSING, KIND_META, KIND_NONE, KIND_STRM,
+    REPORT_DEPTH, REPORT_ERROR, REPORT_LOOP, TEMP_SUFFIX, PathEscape,
+)
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.unicode cimport (
+    PyUnicode_1BYTE_DATA, PyUnicode_AsUTF8String, PyUnicode_DATA, PyUnicode_GET_LENGTH,
+    PyUnicode_KIND, PyUnicode_New, PyUnicode_READ, PyUnicode_Substring,
+)
+from libc.errno cimport EINTR, ENAMETOOLONG, ENOENT, errno
+from libc.stdio cimport rename
+from libc.stdlib cimport free, realloc
+from libc.string cimport memchr, memcmp, memcpy, strlen
+from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY
+from posix.fcntl cimport open as c_open
+from posix.stat cimport S_ISDIR, S_ISREG, fstat, fstatat, struct_stat
+from posix.stat cimport stat as stat_path
+from posix.unistd cimport close, read, unlink, write
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object)
+    object PyUnicode_DecodeFSDefaultAndSize(const char *, Py_ssize_t)
+    object PyUnicode_EncodeFSDefault(object)
+
+cdef extern from *:
+    """
+    #include <errno.h>
+    static inline void strmsync_clear_errno(void) { errno = 0; }
+    """
+    void clear_errno "strmsync_clear_errno"() nogil
+
+cdef extern from "<limits.h>":
+    enum: PATH_MAX
+
+cdef extern from "<dirent.h>" nogil:
+    ctypedef struct DIR:
+        pass
+    struct dirent:
+        char d_name[256]
+    DIR *opendir(const char *)
+    dirent *readdir(DIR *)
+    int closedir(DIR *)
+    int dirfd(DIR *)
+
+
+cdef enum:
+    C_EQUAL = 0
+    C_DIFFERENT = 1
+    C_MISSING = 2
+    C_ERROR = 3
+    NEED_DIRS = -2  # not an errno: "create the parent directories, then try again"
+    NO_MEMORY = -1
+    # STRM texts are a few hundred bytes and .nfo files a few KiB: one read covers them,
+    # and 16 KiB stays small on musl's 128 KiB thread stacks (Alpine-based add-on images).
+    COMPARE_CHUNK = 16384
+
+if (CMP_EQUAL, CMP_DIFFERENT, CMP_MISSING, CMP_ERROR) != (C_EQUAL, C_DIFFERENT, C_MISSING, C_ERROR):
+    raise ImportError("_fastscan._cscan: comparison codes differ from _pyscan's")
+
+cdef bytes _TEMP_SUFFIX = os.fsencode(TEMP_SUFFIX)
+
+# The unreserved set of urllib.parse.quote (safe=""), plus "/" which joins the segments.
+cdef char _SAFE[256]
+cdef const char *_HEX = b"0123456789ABCDEF"
+
+
+cdef void _init_safe(const unsigned char *chars) noexcept:
+    while chars[0]:
+        _SAFE[chars[0]] = 1
+        chars += 1
+
+
+_init_safe(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+# ----------------------------------------------------------------------------- paths
+
+def safe_relpath(path):
+    """Normalise a `/`-separated relative path, rejecting anything that could escape."""
+    if type(path) is not str:
+        return _pyscan.safe_relpath(path)
+    return _safe_relpath(<str>path)
+
+
+cdef str _safe_relpath(str path):
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(path), i, start = 0, kept = 0
+    cdef int kind = PyUnicode_KIND(path)
+    cdef void *data = PyUnicode_DATA(path)
+    cdef bint clean = True
+    if "\x00" in path:
+        raise PathEscape(f"path contains NUL: {path!r}")
+    if n and PyUnicode_READ(kind, data, 0) == u"/":
+        raise PathEscape(f"absolute path where a relative one was expected: {path!r}")
+    for i in range(n + 1):
+        if i < n and PyUnicode_READ(kind, data, i) != u"/":
+            continue
+        if i - start == 2 and PyUnicode_READ(kind, data, start) == u"." \
+                and PyUnicode_READ(kind, data, start + 1) == u".":
+            raise PathEscape(f"path leaves its root: {path!r}")
+        if i == start or (i - start == 1 and PyUnicode_READ(kind, data, start) == u"."):
+            clean = False
+        else:
+            kept += 1
+        start = i + 1
+    if not kept:
+        raise PathEscape(f"empty path: {path!r}")
+    if clean:
+        return path  # already normal: skip the split/join and its allocations
+    return "/".join([seg for seg in path.split("/") if seg and seg != "."])
+
+
+cdef str _strip_slashes(str s, bint left):
+    cdef Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(s)
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void *data = PyUnicode_DATA(s)
+    while end > 0 and PyUnicode_READ(kind, data, end - 1) == u"/":
+        end -= 1
+    while left and start < end and PyUnicode_READ(kind, data, start) == u"/":
+        start += 1
+    if start == 0 and end == PyUnicode_GET_LENGTH(s):
+        return s
+    return PyUnicode_Substring(s, start, end)
+
+
+def join_relpath(root, rel):
+    """Join a checked relative path under `root`; the only way target paths are built."""
+    if type(root) is not str or type(rel) is not str:
+        return _pyscan.join_relpath(root, rel)
+    rel = _safe_relpath(<str>rel)
+    if root == "/":
+        return "/" + rel
+    return _strip_slashes(<str>root, False) + "/" + rel
+
+
+cdef Py_ssize_t _rfind_dot(str name):
+    cdef Py_ssize_t i = PyUnicode_GET_LENGTH(name)
+    cdef int kind = PyUnicode_KIND(name)
+    cdef void *data = PyUnicode_DATA(name)
+    while i > 0:
+        i -= 1
+        if PyUnicode_READ(kind, data, i) == u".":
+            return i
+    return -1
+
+
+cdef str _extension(str name):
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(name), dot = _rfind_dot(name), i
+    cdef int kind = PyUnicode_KIND(name)
+    cdef void *data = PyUnicode_DATA(name)
+    if dot <= 0 or dot == n - 1:
+        return ""
+    for i in range(dot):
+        if PyUnicode_READ(kind, data, i) != u".":
+            return PyUnicode_Substring(name, dot + 1, n).lower()
+    return ""
+
+
+def classify(name, media_exts, meta_exts):
+    """KIND_STRM for a media file, KIND_META for a metadata file, else KIND_NONE."""
+    if type(name) is not str:
+        return _pyscan.classify(name, media_exts, meta_exts)
+    ext = _extension(<str>name)
+    if not ext:
+        return KIND_NONE
+    if ext in media_exts:
+        return KIND_STRM
+    if ext in meta_exts:
+        return KIND_META
+    return KIND_NONE
+
+
+def target_name(name, kind):
+    """The file name in the target tree: `<stem>.strm` for media, unchanged for metadata."""
+    cdef Py_ssize_t stop
+    if type(name) is not str:
+        return _pyscan.target_name(name, kind)
+    if kind == KIND_STRM:
+        stop = _rfind_dot(<str>name)
+        if stop < 0:  # the twin's name[:-1]
+            stop = max(PyUnicode_GET_LENGTH(name) - 1, 0)
+        return PyUnicode_Substring(name, 0, stop) + ".strm"
+    return name
+
+
+# ----------------------------------------------------------------------------- STRM text
+
+def quote_path(path):
+    """Percent-encode each `/`-separated segment on its own (UTF-8, nothing kept but unreserved)."""
+    if type(path) is not str:
+        return _pyscan.quote_path(path)
+    return _quote(<str>path)
+
+
+cdef str _quote(str path):
+    cdef bytes utf8
+    cdef const unsigned char *src
+    cdef unsigned char *dst
+    cdef Py_ssize_t n, i, extra = 0
+    if PyUnicode_IS_ASCII(path):
+        src = PyUnicode_1BYTE_DATA(path)  # ASCII text is its own UTF-8: no encoding copy
+        n = PyUnicode_GET_LENGTH(path)
+    else:
+        try:
+            # A temporary bytes rather than PyUnicode_AsUTF8, which would pin a UTF-8
+            # copy inside every long-lived path string.
+            utf8 = PyUnicode_AsUTF8String(path)
+        except UnicodeEncodeError:
+            return _pyscan.quote_path(path)  # raises the twin's exact error (per segment)
+        src = <const unsigned char *>PyBytes_AS_STRING(utf8)
+        n = len(utf8)
+    for i in range(n):
+        if not _SAFE[src[i]]:
+            extra += 2
+    if not extra:
+        return path
+    out = PyUnicode_New(n + extra, 127)
+    dst = PyUnicode_1BYTE_DATA(out)
+    for i in range(n):
+        if _SAFE[src[i]]:
+            dst[0] = src[i]
+            dst += 1
+        else:
+            dst[0] = b"%"
+            dst[1] = _HEX[src[i] >> 4]
+            dst[2] = _HEX[src[i] & 15]
+            dst += 3
+    return out
+
+
+def build_strm(mode, base, rel):
+    """The text of a `.strm`: `url` = base + escaped path; `path`/`mount` = base + path."""
+    if type(mode) is not str or type(base) is not str or type(rel) is not str:
+        return _pyscan.build_strm(mode, base, rel)
+    rel = _strip_slashes(<str>rel, True)
+    base = _strip_slashes(<str>base, False)
+    if mode == "url":
+        return base + "/" + _quote(<str>rel)
+    if mode == "path" or mode == "mount":
+        return base + "/" + rel
+    raise ValueError(f"strm mode: unknown mode {mode!r}")
+
+
+# ----------------------------------------------------------------------------- comparing, writing
+
+cdef bytes _fs_path(str path):
+    """The OS bytes of `path`, or None when only the twin reproduces the error it causes."""
+    try:
+        encoded = PyUnicode_EncodeFSDefault(path)
+    except UnicodeEncodeError:
+        return None
+    if memchr(PyBytes_AS_STRING(encoded), 0, len(encoded)) != NULL:
+        return None
+    return encoded
+
+
+cdef int _open(const char *path, int flags, int mode) noexcept nogil:
+    cdef int fd
+    while True:  # Python's open() retries EINTR (PEP 475); so must we
+        fd = c_open(path, flags | O_CLOEXEC, mode)
+        if fd >= 0 or errno != EINTR:
+            return fd
+
+
+cdef int _compare_fd(int fd, const char *want, Py_ssize_t n) noexcept nogil:
+    cdef struct_stat st
+    cdef char buf[COMPARE_CHUNK]
+    cdef Py_ssize_t off = 0, got, ask
+    if fstat(fd, &st) != 0 or S_ISDIR(st.st_mode):
+        return C_ERROR
+    if st.st_size != n:
+        return C_DIFFERENT
+    while True:
+        # Ask for one byte more than remains, so a file grown since fstat shows as different.
+        ask = min(n - off + 1, COMPARE_CHUNK)
+        got = read(fd, buf, ask)
+        if got < 0:
+            if errno == EINTR:
+                continue
+            return C_ERROR
+        if got == 0:
+            return C_EQUAL if off == n else C_DIFFERENT
+        if got > n - off or memcmp(buf, want + off, got) != 0:
+            return C_DIFFERENT
+        off += got
+
+
+cdef int _compare_path(const char *path, const char *want, Py_ssize_t n) noexcept nogil:
+    cdef int fd = _open(path, O_RDONLY, 0), code
+    if fd < 0:
+        return C_MISSING if errno == ENOENT else C_ERROR
+    code = _compare_fd(fd, want, n)
+    close(fd)
+    return code
+
+
+cdef object _compare_one(object path, object want):
+    cdef bytes encoded = _fs_path(path) if type(path) is str else None
+    cdef const char *p
+    cdef const char *w
+    cdef Py_ssize_t n
+    cdef int code
+    if encoded is None or type(want) is not bytes:
+        return _pyscan.compare_files([path], [want])[0]
+    p, w, n = encoded, <bytes>want, len(<bytes>want)
+    with nogil:  # per file, so other threads' comparisons and writes run meanwhile
+        code = _compare_path(p, w, n)
+    return code
+
+
+def compare_files(paths, expected):
+    """For each path, CMP_EQUAL/CMP_DIFFERENT/CMP_MISSING/CMP_ERROR against expected bytes."""
+    return [_compare_one(path, want) for path, want in zip(paths, expected, strict=True)]
+
+
+cdef bytes _temp_path(bytes path):
+    cdef Py_ssize_t n = len(path), cut = n, k = len(_TEMP_SUFFIX)
+    cdef const char *src = path
+    while cut > 0 and src[cut - 1] != b"/":
+        cut -= 1
+    tmp = PyBytes_FromStringAndSize(NULL, n + 1 + k)
+    cdef char *dst = PyBytes_AS_STRING(tmp)
+    memcpy(dst, src, cut)
+    dst[cut] = b"."
+    memcpy(dst + cut + 1, src + cut, n - cut)
+    memcpy(dst + n + 1, <const char *>_TEMP_SUFFIX, k)
+    return tmp
+
+
+cdef int _write_fd(int fd, const char *data, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t done
+    while n > 0:
+        done = write(fd, data, n)
+        if done < 0:
+            if errno == EINTR:
+                continue
+            return errno
+        data += done
+        n -= done
+    return 0
+
+
+cdef int _write_path(const char *tmp, const char *path, const char *data, Py_ssize_t n,
+                     bint first) noexcept nogil:
+    cdef int fd = _open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644), err
+    if fd < 0:
+        err = errno
+        if err == ENOENT and first:
+            return NEED_DIRS
+        unlink(tmp)
+        return err
+    err = _write_fd(fd, data, n)
+    # As in the twin's `finally: os.close(fd)`, a failing close wins; EINTR is not a failure.
+    if close(fd) != 0 and errno != EINTR:
+        err = errno
+    if not err and rename(tmp, path) != 0:
+        err = errno
+    if err:
+        unlink(tmp)
+    return err
+
+
+cdef object _write_one(object path, object data):
+    cdef bytes encoded = _fs_path(path) if type(path) is str else None
+    cdef bytes tmp
+    cdef const char *t
+    cdef const char *p
+    cdef const char *d
+    cdef Py_ssize_t n
+    cdef int err
+    if encoded is None or type(data) is not bytes:
+        return _pyscan.write_files([path], [data])[0]
+    tmp = _temp_path(encoded)
+    t, p, d, n = tmp, encoded, <bytes>data, len(<bytes>data)
+    with nogil:  # per file, so other threads' writes and comparisons run meanwhile
+        err = _write_path(t, p, d, n, True)
+    if err != NEED_DIRS:
+        return err
+    try:
+        # Rare (once per new folder): os.makedirs keeps the twin's exact semantics.
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError as exc:
+        unlink(t)
+        return exc.errno or -1
+    with nogil:
+        err = _write_path(t, p, d, n, False)
+    return err
+
+
+def write_files(paths, datas):
+    """Write each file atomically (temp sibling, then rename); 0 or an errno per file."""
+    return [_write_one(path, data) for path, data in zip(paths, datas, strict=True)]
+
+
+# ----------------------------------------------------------------------------- walking
+
+cdef struct Entry:
+    Py_ssize_t name_at
+    Py_ssize_t name_len
+    int err
+    unsigned int mode
+    long long size
+    long long mtime_sec
+    long mtime_nsec
+    unsigned long long dev
+    unsigned long long ino
+
+
+cdef struct Listing:
+    Entry *entries
+    Py_ssize_t count
+    Py_ssize_t capacity
+    char *names
+    Py_ssize_t names_len
+    Py_ssize_t names_capacity
+
+
+cdef Entry *_add_entry(Listing *ls, const char *name, Py_ssize_t length) noexcept nogil:
+    cdef void *grown
+    if ls.count == ls.capacity:
+        grown = realloc(ls.entries, (ls.capacity * 2 + 64) * sizeof(Entry))
+        if grown == NULL:
+            return NULL
+        ls.entries, ls.capacity = <Entry *>grown, ls.capacity * 2 + 64
+    if ls.names_len + length > ls.names_capacity:
+        grown = realloc(ls.names, ls.names_capacity * 2 + length + 4096)
+        if grown == NULL:
+            return NULL
+        ls.names, ls.names_capacity = <char *>grown, ls.names_capacity * 2 + length + 4096
+    memcpy(ls.names + ls.names_len, name, length)
+    cdef Entry *e = &ls.entries[ls.count]
+    e.name_at, e.name_len, e.err = ls.names_len, length, 0
+    ls.names_len += length
+    ls.count += 1
+    return e
+
+
+cdef void _stat_entry(Entry *e, int dir_fd, const char *name, Py_ssize_t path_len) noexcept nogil:
+    cdef struct_stat st
+    # fstatat on the open directory saves re-resolving the whole path for every entry;
+    # the twin stats "<dir>/<name>", so its ENAMETOOLONG past PATH_MAX is kept.
+    if path_len + 1 + e.name_len >= PATH_MAX:
+        e.err = ENAMETOOLONG
+    elif fstatat(dir_fd, name, &st, 0) != 0:
+        e.err = errno
+    else:
+        e.mode, e.size, e.dev, e.ino = st.st_mode, st.st_size, st.st_dev, st.st_ino
+        e.mtime_sec, e.mtime_nsec = st.st_mtim.tv_sec, st.st_mtim.tv_nsec
+
+
+cdef int _read_dir(const char *path, Py_ssize_t path_len, Listing *ls) noexcept nogil:
+    cdef DIR *d = opendir(path)
+    cdef dirent *ent
+    cdef const char *name
+    cdef Entry *e
+    cdef int err = 0
+    if d == NULL:
+        return errno
+    while True:
+        clear_errno()  # readdir() tells end from failure only through errno
+        ent = readdir(d)
+        if ent == NULL:
+            err = errno
+            break
+        name = ent.d_name
+        if name[0] == b"." and (name[1] == 0 or (name[1] == b"." and name[2] == 0)):
+            continue
+        e = _add_entry(ls, name, strlen(name))
+        if e == NULL:
+            err = NO_MEMORY
+            break
+        _stat_entry(e, dirfd(d), name, path_len)
+    closedir(d)
+    return err
+
+
+cdef object _mtime_ns(Entry *e):
+    if -9_000_000_000 < e.mtime_sec < 9_000_000_000:  # fits a C long long in ns
+        return e.mtime_sec * 1_000_000_000 + e.mtime_nsec
+    return (<object>e.mtime_sec) * 1_000_000_000 + e.mtime_nsec
+
+
+cdef tuple _entries(Listing *ls, str rel, object report):
+    cdef Entry *e
+    cdef Py_ssize_t i
+    keyed = [(PyUnicode_DecodeFSDefaultAndSize(ls.names + ls.entries[i].name_at,
+                                               ls.entries[i].name_len), i)
+             for i in range(ls.count)]
+    keyed.sort()  # Python's str order, as the twin's sorted(os.listdir())
+    files, dirs = [], []
+    for name, i in keyed:
+        e = &ls.entries[i]
+        if e.err:
+            if e.err != ENOENT:  # a dangling symlink or a file gone since the listing
+                report.append((REPORT_ERROR, f"{rel}/{name}" if rel else name,
+                               os.strerror(e.err)))
+        elif S_ISDIR(e.mode):
+            dirs.append((name, PyBytes_FromStringAndSize(ls.names + e.name_at, e.name_len),
+                         (e.dev, e.ino)))
+        elif S_ISREG(e.mode):
+            files.append((name, e.size, _mtime_ns(e)))
+    return files, dirs
+
+
+cdef object _list_dir(bytes path, str rel, object report):
+    cdef Listing ls
+    cdef const char *p = path
+    cdef Py_ssize_t n = len(path)
+    cdef int err
+    ls.entries, ls.count, ls.capacity = NULL, 0, 0
+    ls.names, ls.names_len, ls.names_capacity = NULL, 0, 0
+    try:
+        with nogil:  # the whole directory's syscalls at once, other threads run meanwhile
+            err = _read_dir(p, n, &ls)
+        if err == NO_MEMORY:
+            raise MemoryError()
+        if err:
+            report.append((REPORT_ERROR, rel, os.strerror(err)))
+            return None
+        return _entries(&ls, rel, report)
+    finally:
+        free(ls.entries)
+        free(ls.names)
+
+
+cdef object _root_key(bytes root):
+    cdef struct_stat st
+    cdef const char *p = root
+    cdef int rc
+    with nogil:
+        rc = stat_path(p, &st)
+        if rc != 0:
+            rc = errno
+    if rc != 0:
+        return rc
+    return (st.st_dev, st.st_ino)
+
+
+def walk(root, max_depth=25, report=None):
+    """Yield `(dir_rel, files, subdirs)` depth-first; files are `(name, size, mtime_ns)`.
+
+    Entries are sorted by name. Directories deeper than `max_depth`, symlink loops and
+    unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
+    """
+    root_b = _fs_path(root) if type(root) is str else None
+    if root_b is None or type(max_depth) is not int:
+        yield from _pyscan.walk(root, max_depth, report)
+        return
+    if report is None:
+        report = []
+    top = _root_key(root_b)
+    if type(top) is int:
+        report.append((REPORT_ERROR, "", os.strerror(top)))
+        return
+    stack = [("", root_b, 0, (top,))]
+    while stack:
+        rel, path, depth, ancestors = stack.pop()
+        listed = _list_dir(path, rel, report)
+        if listed is None:
+            continue
+        files, dirs = listed
+        subdirs, children = [], []
+        for name, name_b, key in dirs:
+            child = f"{rel}/{name}" if rel else name
+            if key in ancestors:
+                report.append((REPORT_LOOP, child, "symlink loop"))
+                continue
+            subdirs.append(name)
+            if depth + 1 > max_depth:
+                report.append((REPORT_DEPTH, child, f"deeper than {max_depth} levels"))
+                continue
+            children.append((child, path + b"/" + name_b, depth + 1, ancestors + (key,)))
+        yield rel, files, subdirs
+        stack.extend(reversed(children))

@@ -16,9 +16,11 @@ _impl = _pyscan
 if not _FORCE_PURE:
     try:
         from _fastscan import _cscan as _impl  # type: ignore[no-redef]
-    except ImportError:
+    except ImportError as exc:
         if _REQUIRE:
-            raise
+            raise ImportError("STRMSYNC_REQUIRE_EXTENSIONS=1, but the compiled _fastscan._cscan"
+                              f" could not be imported ({exc}); rebuild with a C compiler")\
+                from exc
         _impl = _pyscan
 
 IMPLEMENTATION = "compiled" if _impl is not _pyscan else "pure"

@@ -41,7 +41,8 @@ def parse_clouddrive2(payload) -> list[Event]:
 
 
 def parse_generic(payload) -> tuple[str | int, list[Event]]:
-    """`(job, events)` from `{"job": id-or-name, "events": [{action, path, new_path?, is_dir?}]}`."""
+    """`(job, events)` from `{"job": id-or-name, "events": [{action, path, new_path?,
+    is_dir?}]}`."""
     if not isinstance(payload, dict):
         raise ConfigError("body: expected a JSON object")
     job = payload.get("job")
@@ -67,11 +68,7 @@ def _event(item, where: str, path_key: str, new_key: str) -> Event:
     if action is None:
         raise ConfigError(f"{where}.action: must be one of {', '.join(ACTIONS)}")
     path = _path(item.get(path_key), f"{where}.{path_key}")
-    new_path = item.get(new_key)
-    if action == "rename":
-        new_path = _path(new_path, f"{where}.{new_key}")
-    else:
-        new_path = None
+    new_path = _path(item.get(new_key), f"{where}.{new_key}") if action == "rename" else None
     return Event(action, path, new_path, _flag(item.get("is_dir"), f"{where}.is_dir"))
 
 

@@ -1,5 +1,6 @@
 """The queue wiring: Redis (embedded or external), the RQ queue, and run bookkeeping."""
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -40,10 +41,8 @@ class EmbeddedRedis:
     def stop(self) -> None:
         """Save and stop the server."""
         if self.server is not None:
-            try:
+            with contextlib.suppress(redis.RedisError):
                 self.server.shutdown(save=True, now=True, force=True)
-            except redis.RedisError:
-                pass
             self.server = None
 
 
@@ -116,10 +115,8 @@ def cancel_run(store: Store, conn: redis.Redis, run_id: int) -> str | None:
 def _cancel_rq_job(conn: redis.Redis, rq_job_id: str | None) -> None:
     if not rq_job_id:
         return
-    try:
+    with contextlib.suppress(NoSuchJobError, redis.RedisError, ValueError):
         Job.fetch(rq_job_id, connection=conn, serializer=JSONSerializer).cancel()
-    except (NoSuchJobError, redis.RedisError, ValueError):
-        pass
 
 
 def live_progress(conn: redis.Redis, run: dict) -> dict | None:

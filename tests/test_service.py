@@ -1,6 +1,5 @@
 """The queue-driven service: real embedded Redis, real RQ workers, the JSON API."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -8,7 +8,8 @@ def print_table(headers: list, rows: list) -> None:
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        cells_out = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells_out).rstrip())
 
 
 def fail(message: str, code: int = 2) -> int:

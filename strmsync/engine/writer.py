@@ -1,5 +1,6 @@
 """The only code that touches the target tree: observe, write atomically, delete managed."""
 
+import contextlib
 import errno
 import os
 import shutil
@@ -147,7 +148,5 @@ def _temp_path(path: str) -> str:
 
 
 def _discard(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

@@ -7,7 +7,11 @@ from typing import BinaryIO, Protocol
 
 @dataclass(slots=True)
 class Listing:
-    """One folder's contents: files as `(name, size, mtime_ns)` and subfolder names."""
+    """One folder's contents (or one page of it): files and subfolder names.
+
+    Files are `(name, size, mtime_ns)`, or `(name, size, mtime_ns, extra)` where a driver
+    carries something of its own from the listing to `strm_text`/`open` (an OpenList sign).
+    """
 
     dir: str
     files: list
@@ -41,15 +45,15 @@ class Driver(Protocol):
     relist_pause: float
 
     def listings(self, max_depth: int, report: ScanReport) -> Iterator[Listing]:
-        """Stream every folder under the source root, depth-first, never all at once."""
+        """Stream every folder under the source root, never all at once."""
 
     def list_dir(self, rel: str) -> Listing | None:
         """List one folder again (None when it does not exist); raises on listing errors."""
 
-    def strm_text(self, rel: str, mode: str) -> str:
+    def strm_text(self, rel: str, mode: str, extra=None) -> str:
         """The `.strm` text for the file at `rel` (relative to the source root)."""
 
-    def open(self, rel: str) -> BinaryIO:
+    def open(self, rel: str, extra=None) -> BinaryIO:
         """Open a file's bytes for copying metadata."""
 
     def test(self) -> dict:

@@ -67,7 +67,9 @@ def _write_strm(writes: list, writer: TargetWriter, outcome: BatchOutcome) -> No
 def _copy_meta(copies: list, writer: TargetWriter, driver: Driver, outcome: BatchOutcome) -> None:
     for item in copies:
         try:
-            writer.copy_meta(item, driver.open(item.source_rel))
+            source = (driver.open(item.source_rel) if item.extra is None
+                      else driver.open(item.source_rel, item.extra))
+            writer.copy_meta(item, source)
         except FatalError:
             raise
         except Exception as exc:  # noqa: BLE001 - one metadata file never stops the run

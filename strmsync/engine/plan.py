@@ -29,6 +29,7 @@ class Item:
     size: int
     mtime_ns: int
     text: bytes = b""
+    extra: object = None  # the driver's own fact from the listing (an OpenList sign)
 
     def manifest_row(self) -> tuple:
         """The manifest entry recording that strmsync wrote this file."""
@@ -43,10 +44,15 @@ def digest(data: bytes) -> str:
 
 
 def map_names(dir_rel: str, files: list, options: SyncOptions, strm_text) -> tuple[list, list]:
-    """Map one folder's files to Items; returns `(items, rejected)` with rejected paths."""
+    """Map one folder's files to Items; returns `(items, rejected)` with rejected paths.
+
+    A file may carry a 4th element, the driver's extra, handed to `strm_text(rel, extra)`.
+    """
     items, rejected = [], []
     media, meta = options.media_exts, options.meta_exts
-    for name, size, mtime_ns in files:
+    for entry in files:
+        name, size, mtime_ns = entry[0], entry[1], entry[2]
+        extra = entry[3] if len(entry) > 3 else None
         kind = _fastscan.classify(name, media, meta)
         if kind == _fastscan.KIND_NONE:
             continue
@@ -58,8 +64,11 @@ def map_names(dir_rel: str, files: list, options: SyncOptions, strm_text) -> tup
         except _fastscan.PathEscape as exc:
             rejected.append((source_rel, str(exc)))
             continue
-        text = strm_text(source_rel).encode() if kind == _fastscan.KIND_STRM else b""
-        items.append(Item(source_rel, target_rel, KIND_NAMES[kind], size, mtime_ns, text))
+        text = b""
+        if kind == _fastscan.KIND_STRM:
+            text = (strm_text(source_rel) if extra is None
+                    else strm_text(source_rel, extra)).encode()
+        items.append(Item(source_rel, target_rel, KIND_NAMES[kind], size, mtime_ns, text, extra))
     return items, rejected
 
 

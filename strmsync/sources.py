@@ -4,13 +4,19 @@ import os
 import re
 
 from strmsync.errors import ConfigError
+from strmsync.eventmap import parse_event_map
 
 KINDS = ("local", "openlist", "clouddrive2")
+# Optional tuning of how hard a remote source is pressed (see drivers/gate.py SourcePolicy).
+TUNING_FIELDS = {"timeout": (1, 600), "relist_pause": (0, 600), "throttle_pause": (0, 600),
+                 "max_pause": (0, 3600), "attempts": (1, 20), "page_size": (1, 10000)}
 CONFIG_FIELDS = {
-    "local": ("root",),
-    "openlist": ("url", "username"),
-    "clouddrive2": ("address", "username", "download_base", "tls"),
+    "local": ("root", "fallback_source", "fallback_root"),
+    "openlist": ("url", "username", *TUNING_FIELDS),
+    "clouddrive2": ("address", "username", "download_base", "tls", *TUNING_FIELDS),
 }
+# Any kind may map the paths CloudDrive2 webhooks report onto its own paths (events.py).
+CONFIG_FIELDS = {kind: (*fields, "event_map") for kind, fields in CONFIG_FIELDS.items()}
 SECRET_FIELDS = {"local": (), "openlist": ("token", "password"),
                  "clouddrive2": ("token", "password")}
 NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
@@ -42,6 +48,7 @@ def validate_source(data: dict, existing: dict | None = None) -> dict:
     secrets = {**base.get("secrets", {}),
                **{k: data[k] for k in SECRET_FIELDS[kind] if data.get(k)}}
     _check_config(kind, config, secrets)
+    config["event_map"] = parse_event_map(config.get("event_map"))
     return {
         "name": validate_name(data.get("name", base.get("name"))),
         "kind": kind, "config": config, "secrets": secrets,
@@ -56,7 +63,12 @@ def _check_config(kind: str, config: dict, secrets: dict) -> None:
         root = config.get("root")
         if not root or not os.path.isabs(str(root)):
             raise ConfigError("root: an absolute directory path is required")
-    elif kind == "openlist":
+        _check_fallback(config)
+        return
+    for name, (low, high) in TUNING_FIELDS.items():
+        if config.get(name) not in (None, ""):
+            config[name] = _number(config[name], name, low, high)
+    if kind == "openlist":
         if not str(config.get("url", "")).startswith(("http://", "https://")):
             raise ConfigError("url: must start with http:// or https://")
         _check_credentials(config, secrets)
@@ -64,6 +76,16 @@ def _check_config(kind: str, config: dict, secrets: dict) -> None:
         if not re.match(r"^[\w.-]+:\d{1,5}$", str(config.get("address", ""))):
             raise ConfigError("address: expected host:port, e.g. 192.168.1.10:19798")
         _check_credentials(config, secrets)
+
+
+def _check_fallback(config: dict) -> None:
+    if not config.get("fallback_source"):
+        if config.get("fallback_root"):
+            raise ConfigError("fallback_source: required with fallback_root")
+        return
+    validate_name(str(config["fallback_source"]), "fallback_source")
+    if not str(config.get("fallback_root") or "/").startswith("/"):
+        raise ConfigError("fallback_root: must be an absolute path in the fallback source")
 
 
 def _check_credentials(config: dict, secrets: dict) -> None:

@@ -1,22 +1,110 @@
 """Source drivers: `local` (a mounted path), `openlist` and `clouddrive2`."""
 
+import os
+import posixpath
+from collections.abc import Callable
+
 from strmsync.config import SyncOptions
 from strmsync.drivers.base import Driver, Listing, ScanReport
+from strmsync.drivers.clouddrive2 import CloudDrive2Driver
+from strmsync.drivers.gate import SourcePolicy
 from strmsync.drivers.local import LocalDriver
+from strmsync.drivers.openlist import OpenListDriver
 from strmsync.errors import ConfigError
 
-__all__ = ["Driver", "Listing", "LocalDriver", "ScanReport", "open_driver", "test_source"]
+__all__ = ["CloudDrive2Driver", "Driver", "Listing", "LocalDriver", "OpenListDriver",
+           "ScanReport", "SourcePolicy", "open_driver", "test_source"]
+
+SourceLookup = Callable[[object], "dict | None"]
 
 
-def open_driver(source: dict, source_root: str, options: SyncOptions) -> Driver:
-    """The driver for a source record, rooted at a job's source root."""
-    if source["kind"] == "local":
-        return LocalDriver(source_root, options.mount_prefix, options.url_base)
-    raise ConfigError(f"kind: {source['kind']} sources are not supported yet")
+def open_driver(source: dict, source_root: str, options: SyncOptions,
+                sources: SourceLookup | None = None) -> Driver:
+    """The driver for a source record, rooted at a job's source root (no I/O yet).
+
+    `sources` finds another source record by name or id, for a local source's API
+    fallback; by default it reads the store under the configured data directory.
+    """
+    kind = source["kind"]
+    if kind == "local":
+        fallback = _fallback(source, source_root, sources)
+        return LocalDriver(source_root, options.mount_prefix, options.url_base, fallback,
+                           download=options.meta_mode == "download")
+    if kind in ("openlist", "clouddrive2"):
+        return open_remote(source, source_root, options.mount_prefix, options.url_base)
+    raise ConfigError(f"kind: {kind} sources are not supported")
 
 
-def test_source(source: dict) -> dict:
+def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str = "",
+                **policy) -> Driver:
+    """An OpenList or CloudDrive2 driver for a source record; `policy` overrides tuning."""
+    config, secrets = source.get("config") or {}, source.get("secrets") or {}
+    tuning = SourcePolicy.from_source(source, **policy)
+    credentials = {"token": secrets.get("token") or "", "password": secrets.get("password") or "",
+                   "username": config.get("username") or ""}
+    if source["kind"] == "openlist":
+        return OpenListDriver(config["url"], root, tuning, mount_prefix=mount_prefix,
+                              url_base=url_base, **credentials)
+    return CloudDrive2Driver(config["address"], root, tuning, tls=_flag(config.get("tls")),
+                             download_base=config.get("download_base") or "",
+                             mount_prefix=mount_prefix, url_base=url_base, **credentials)
+
+
+def test_source(source: dict, sources: SourceLookup | None = None) -> dict:
     """Check a source's connection; FatalError with a clear message when it fails."""
     if source["kind"] == "local":
-        return LocalDriver(source["config"]["root"]).test()
-    raise ConfigError(f"kind: {source['kind']} sources are not supported yet")
+        facts = LocalDriver(source["config"]["root"]).test()
+        name = source["config"].get("fallback_source")
+        if name:
+            fallback = _lookup(name, sources)
+            facts["fallback"] = f"{fallback['name']}: " + _tested(fallback)
+        return facts
+    if source["kind"] in ("openlist", "clouddrive2"):
+        driver = open_remote(source, "/", attempts=2)
+        try:
+            return driver.test()
+        finally:
+            driver.close()
+    raise ConfigError(f"kind: {source['kind']} sources are not supported")
+
+
+def _tested(source: dict) -> str:
+    driver = open_remote(source, "/", attempts=2)
+    try:
+        driver.test()
+    finally:
+        driver.close()
+    return "ok"
+
+
+def _fallback(source: dict, source_root: str, sources: SourceLookup | None) -> Driver | None:
+    config = source["config"]
+    if not config.get("fallback_source"):
+        return None
+    below = os.path.relpath(os.path.abspath(source_root), os.path.abspath(config["root"]))
+    if below == ".." or below.startswith("../"):
+        raise ConfigError("source_root: outside the local source's root; no fallback mapping")
+    root = posixpath.join(config.get("fallback_root") or "/", "" if below == "." else below)
+    return open_remote(_lookup(config["fallback_source"], sources), root)
+
+
+def _lookup(key, sources: SourceLookup | None) -> dict:
+    found = sources(key) if sources is not None else _stored_source(key)
+    if found is None or found["kind"] not in ("openlist", "clouddrive2"):
+        raise ConfigError(f"fallback_source: no openlist or clouddrive2 source called {key!r}")
+    return found
+
+
+def _stored_source(key) -> dict | None:
+    from strmsync.config import load_settings
+    from strmsync.store import Store
+
+    store = Store(load_settings().database_path)
+    try:
+        return store.source(key)
+    finally:
+        store.close()
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")

@@ -1,12 +1,16 @@
 """The `local` driver: a directory on this machine, often a CloudDrive2 or rclone mount."""
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
 import _fastscan
-from strmsync.drivers.base import Listing, ScanReport
+from strmsync.drivers.base import Driver, Listing, ScanReport
+from strmsync.drivers.fallback import MountReader, is_mount_failure
 from strmsync.errors import ConfigError, FatalError, ListingError
+
+log = logging.getLogger(__name__)
 
 
 class LocalDriver:
@@ -16,10 +20,15 @@ class LocalDriver:
     capabilities = frozenset({"watch", "download"})
     relist_pause = 0.0
 
-    def __init__(self, root: str, mount_prefix: str = "", url_base: str = ""):
+    def __init__(self, root: str, mount_prefix: str = "", url_base: str = "",
+                 fallback: Driver | None = None, download: bool = False):
         self.root = os.path.abspath(root)
         self.mount_prefix = mount_prefix
         self.url_base = url_base
+        # An API source for the same files: metadata comes from it when the mount fails
+        # (DESIGN.md §4.3), or always when `download` (meta_mode "download") is asked.
+        self.fallback = fallback
+        self.download = download and fallback is not None
 
     def listings(self, max_depth: int, report: ScanReport) -> Iterator[Listing]:
         """Stream each folder's listing through `_fastscan.walk`."""
@@ -58,7 +67,7 @@ class LocalDriver:
             raise ListingError(f"{rel or '/'}: {errors[0][2] if errors else 'cannot list'}")
         return Listing(rel, first[1], first[2])
 
-    def strm_text(self, rel: str, mode: str) -> str:
+    def strm_text(self, rel: str, mode: str, extra=None) -> str:
         """`path`: the file's absolute path; `mount`: under the mount prefix; `url`: a link."""
         if mode == "path":
             return _fastscan.build_strm("path", self.root, rel)
@@ -68,9 +77,29 @@ class LocalDriver:
             raise ConfigError("url_base: required for strm_mode 'url' on a local source")
         return _fastscan.build_strm("url", self.url_base, rel)
 
-    def open(self, rel: str) -> BinaryIO:
-        """Open a source file for reading."""
+    def open(self, rel: str, extra=None) -> BinaryIO:
+        """Open a source file for reading, through the fallback source if the mount fails."""
+        if self.download:
+            return self.fallback.open(rel)
+        try:
+            local = self._open_local(rel)
+        except OSError as exc:
+            if self.fallback is None or not is_mount_failure(exc):
+                raise
+            log.warning("%s: mount failed (%s); downloading it through the API instead",
+                        rel, exc.strerror or exc)
+            return self.fallback.open(rel)
+        if self.fallback is None:
+            return local
+        return MountReader(local, lambda: self.fallback.open(rel), rel)
+
+    def _open_local(self, rel: str) -> BinaryIO:
         return open(_fastscan.join_relpath(self.root, rel), "rb")
+
+    def close(self) -> None:
+        """Close the fallback source's connections."""
+        if self.fallback is not None and hasattr(self.fallback, "close"):
+            self.fallback.close()
 
     def test(self) -> dict:
         """A local source works when its root is a readable directory."""

@@ -8,12 +8,14 @@ import signal
 import sys
 import threading
 
-from strmsync.cli.progressbar import ProgressBar
 from strmsync.cli.options import add_sync_flags, option_values
+from strmsync.cli.progressbar import ProgressBar
+from strmsync.cli.source_url import TOKEN_ENV, RemoteSource, is_source_url, parse_source_url
 from strmsync.config import SyncOptions, load_settings
-from strmsync.drivers import LocalDriver
+from strmsync.drivers import LocalDriver, open_remote
 from strmsync.engine import JobSpec, Progress, Run
 from strmsync.errors import ConfigError
+from strmsync.sources import validate_source
 from strmsync.store import Store
 
 EXIT_CODES = {"succeeded": 0, "failed": 1, "partial": 3, "cancelled": 4}
@@ -25,9 +27,18 @@ def register(commands) -> None:
     """Add the `sync` sub-command."""
     p = commands.add_parser("sync", help="sync SOURCE into TARGET once",
                             description="Mirror SOURCE as .strm files (plus metadata) in TARGET.")
-    p.add_argument("source", help="a local directory (a mount)")
+    p.add_argument("source", help="a local directory (a mount), or a remote source:"
+                   " openlist[s]://[user:pass@]host:port/path or"
+                   " clouddrive2://[user:pass@]host:port/path")
     p.add_argument("target", help="the directory that receives the .strm tree")
     add_sync_flags(p)
+    p.add_argument("--token", help=f"remote source: API token (or ${TOKEN_ENV['openlist']}"
+                                   f" / ${TOKEN_ENV['clouddrive2']})")
+    p.add_argument("--qps", type=float, help="remote source: API requests per second"
+                   " (default 0: no limit)")
+    p.add_argument("--list-concurrency", type=int,
+                   help="remote source: API requests in flight at once (default: the"
+                        " --concurrency value if given, else 8)")
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
     p.add_argument("--data", help="data directory (default: $STRMSYNC_DATA or XDG data dir)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the result")
@@ -46,38 +57,78 @@ def check_roots(source: str, target: str) -> None:
 
 def run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run one sync and print its summary; the exit code tells how it ended."""
-    source, target = os.path.realpath(args.source), os.path.realpath(args.target)
+    target = os.path.realpath(args.target)
     try:
         options = SyncOptions.from_dict(option_values(args))
-        check_roots(source, target)
+        remote = _remote_source(args)
+        source = remote.root if remote else os.path.realpath(args.source)
+        if remote is None:
+            check_roots(source, target)
     except ConfigError as exc:
         print(f"strmsync sync: {exc}", file=sys.stderr)
         return EXIT_USAGE
     settings = load_settings(args.data)
     store = Store(settings.database_path)
     try:
-        summary = _execute(store, source, target, options, args)
+        summary = _execute(store, source, target, options, args, remote)
     finally:
         store.close()
     print(json.dumps(summary.to_dict()) if args.json else _describe(summary))
     return EXIT_CODES[summary.status]
 
 
-def _execute(store: Store, source: str, target: str, options: SyncOptions, args):
-    source_id = store.ensure_source(f"local:{source}", "local", {"root": source})
+def _remote_source(args: argparse.Namespace) -> RemoteSource | None:
+    if not is_source_url(args.source):
+        return None
+    remote = parse_source_url(args.source, args.token)
+    validate_source({"name": remote.record_name, "kind": remote.kind, **remote.config,
+                     **remote.secrets, "qps": args.qps or 0,
+                     "concurrency": _list_concurrency(args)})
+    return remote
+
+
+def _list_concurrency(args: argparse.Namespace) -> int:
+    # --concurrency is the run's file concurrency; unless told apart, the source gets it too.
+    if args.list_concurrency:
+        return args.list_concurrency
+    return int(args.concurrency) if args.concurrency else 8
+
+
+def _source_record(store: Store, remote: RemoteSource | None, source: str,
+                   args: argparse.Namespace) -> dict:
+    if remote is None:
+        return store.source(store.ensure_source(f"local:{source}", "local", {"root": source}))
+    source_id = store.ensure_source(remote.record_name, remote.kind, remote.config,
+                                    remote.secrets)
+    store.update_source(source_id, {"qps": args.qps or 0,
+                                    "concurrency": _list_concurrency(args)})
+    return store.source(source_id)
+
+
+def _open_driver(record: dict, source: str, options: SyncOptions):
+    if record["kind"] == "local":
+        return LocalDriver(source, options.mount_prefix, options.url_base)
+    return open_remote(record, source, options.mount_prefix, options.url_base)
+
+
+def _execute(store: Store, source: str, target: str, options: SyncOptions, args,
+             remote: RemoteSource | None):
+    record = _source_record(store, remote, source, args)
     key = hashlib.sha1(target.encode()).hexdigest()[:12]
-    job_id = store.ensure_job(f"cli-{key}", source_id, source, target, options.to_dict())
+    job_id = store.ensure_job(f"cli-{key}", record["id"], source, target, options.to_dict())
     run_id = store.create_run(job_id, options.strategy, "manual", args.dry_run, "running")
     bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-    driver = LocalDriver(source, options.mount_prefix, options.url_base)
+    driver = _open_driver(record, source, options)
     try:
         run = Run(store, run_id, JobSpec(job_id, target, options), driver, options.strategy,
                   args.dry_run, Progress(callback=bar), cancel)
         return run.execute()
     finally:
         signal.signal(signal.SIGINT, previous)
+        if hasattr(driver, "close"):
+            driver.close()
         if bar:
             bar.close()
 

@@ -176,3 +176,55 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {predicate}")
+
+
+# --- remote sources: OpenList and CloudDrive2 stand-ins (drivers tests) ---------------------
+
+from tests.remote import cd2_backend_of, make_library, openlist_backend_of  # noqa: E402
+from tests.standins import ADMIN, CloudDrive2StandIn, OpenListStandIn, User  # noqa: E402
+
+
+@pytest.fixture
+def remote_storage(tmp_path: Path) -> Path:
+    """The stand-ins' storage root, holding the test library under /115open/Media."""
+    storage = tmp_path / "storage"
+    make_library(storage)
+    return storage
+
+
+@pytest.fixture
+def openlist_server(remote_storage: Path):
+    """A running OpenList stand-in with admin and alice (base_path /115open)."""
+    users = [User("admin", "admin-pw", "/", ADMIN), User("alice", "alice-pw-S3cret", "/115open")]
+    with OpenListStandIn(remote_storage, users=users) as server:
+        yield server
+
+
+@pytest.fixture
+def cd2_server(remote_storage: Path):
+    """A running CloudDrive2 stand-in streaming listings in batches of 4."""
+    with CloudDrive2StandIn(remote_storage, batch_size=4, password="cd2-pw-S3cret") as server:
+        yield server
+
+
+@pytest.fixture
+def openlist_backend(openlist_server):
+    """The OpenList stand-in as a source of alice's, logging in with her password."""
+    made = openlist_backend_of(openlist_server)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def cd2_backend(cd2_server):
+    """The CloudDrive2 stand-in as a source, logging in with GetToken."""
+    made = cd2_backend_of(cd2_server)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=["openlist", "clouddrive2"])
+def backend(request):
+    """Each remote kind in turn."""
+    return request.getfixturevalue("openlist_backend" if request.param == "openlist"
+                                   else "cd2_backend")

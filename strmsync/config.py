@@ -143,6 +143,8 @@ class Settings:
     workers: int = 2
     host: str = "0.0.0.0"
     port: int = 8580
+    panel_password: str = field(default="", repr=False)
+    ingress_address: str = "172.30.32.2"
 
     @property
     def database_path(self) -> Path:
@@ -169,7 +171,7 @@ def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OP
             values["redis_url"] = options["redis_url"]
         if options.get("log_level"):
             values["log_level"] = str(options["log_level"]).upper()
-        for name in ("one_run_at_a_time", "workers"):
+        for name in ("one_run_at_a_time", "workers", "panel_password"):
             if name in options:
                 values[name] = options[name]
     if env.get("STRMSYNC_DATA"):
@@ -184,6 +186,10 @@ def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OP
         values["workers"] = _coerce(env["STRMSYNC_WORKERS"], int, "workers")
     if env.get("STRMSYNC_PORT"):
         values["port"] = _coerce(env["STRMSYNC_PORT"], int, "port")
+    if env.get("STRMSYNC_PANEL_PASSWORD"):
+        values["panel_password"] = env["STRMSYNC_PANEL_PASSWORD"]
+    if "STRMSYNC_INGRESS_ADDRESS" in env:
+        values["ingress_address"] = env["STRMSYNC_INGRESS_ADDRESS"]
     values.update({k: v for k, v in (flags or {}).items() if v is not None})
     if data_flag:
         values["data_dir"] = Path(data_flag)

@@ -1,10 +1,11 @@
-"""The web side: a Flask app factory with the JSON API (and later the panel)."""
+"""The web side: a Flask app factory with the JSON API and the panel."""
 
 from flask import Flask
 
 from strmsync.config import Settings, load_settings
-from strmsync.web import context, errors
+from strmsync.web import auth, context, errors, panel
 from strmsync.web.api import api
+from strmsync.web.ingress import IngressMiddleware
 
 MAX_BODY = 1 << 20
 
@@ -17,5 +18,8 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.config["STRMSYNC_REDIS_URL"] = redis_url or app.config["STRMSYNC_SETTINGS"].redis_url
     context.init_app(app)
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(api)
+    panel.init_app(app)
+    app.wsgi_app = IngressMiddleware(app.wsgi_app, app.config["STRMSYNC_SETTINGS"].ingress_address)
     return app

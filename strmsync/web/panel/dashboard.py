@@ -1,0 +1,21 @@
+"""The dashboard: queue and workers, live runs, recent runs, failures at a glance."""
+
+from flask import render_template
+
+from strmsync.web.context import get_store
+from strmsync.web.panel import panel
+from strmsync.web.panel.records import (
+    health_report,
+    job_names,
+    job_overview,
+    live_runs,
+    recent_failures,
+)
+
+
+@panel.get("/")
+def dashboard():
+    recent, total = get_store().runs(limit=12)
+    return render_template("panel/dashboard.html", health=health_report(), live=live_runs(),
+                           recent=recent, total=total, failures=recent_failures(),
+                           jobs=job_overview(), names=job_names())

@@ -1,0 +1,51 @@
+"""Template filters and globals: times, durations, shares, the build and access."""
+
+import time
+from datetime import datetime
+
+from flask import Flask, g
+
+from strmsync import __version__
+
+
+def when(ts: float | None) -> str:
+    """An epoch time as local `YYYY-MM-DD HH:MM:SS`, or an em dash."""
+    if not ts:
+        return "—"
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def ago(ts: float | None) -> str:
+    """How long ago an epoch time was, in words (`just now`, `5 min ago`, `3 d ago`)."""
+    if not ts:
+        return "—"
+    seconds = max(time.time() - ts, 0)
+    if seconds < 10:
+        return "just now"
+    for limit, size, unit in ((60, 1, "s"), (3600, 60, "min"), (86400, 3600, "h")):
+        if seconds < limit:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def duration(seconds: float | None) -> str:
+    """A duration as `0.4 s`, `3 min 4 s` or `2 h 5 min`."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def share(value: float | None) -> str:
+    """A share (0.1) as a percentage (`10%`)."""
+    return "" if value is None else f"{value * 100:g}%"
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and template globals."""
+    app.jinja_env.filters.update(when=when, ago=ago, duration=duration, share=share)
+    app.jinja_env.globals.update(version=__version__, access=lambda: g.get("access"))

@@ -1,0 +1,114 @@
+"""Jobs: list, add, edit, delete, run now, dry run, and the schedule preview."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from strmsync.config import STRATEGIES
+from strmsync.errors import ConfigError
+from strmsync.jobs import JOB_FIELDS, next_runs, validate_job, validate_schedule
+from strmsync.queue import enqueue_run
+from strmsync.web.context import get_redis, get_store
+from strmsync.web.panel import panel
+from strmsync.web.panel.forms import (
+    OPTION_CHOICES,
+    job_form_values,
+    job_from_form,
+    job_values,
+    option_names,
+    place_error,
+)
+from strmsync.web.panel.records import job_overview
+
+
+def job_or_404(job_id: int) -> dict:
+    """The job with this id, or a 404 page."""
+    job = get_store().job(job_id)
+    if job is None:
+        abort(404, f"There is no job {job_id}.")
+    return job
+
+
+def _form(values: dict, errors: dict, job: dict | None = None, status: int = 200):
+    recent = get_store().runs(job["id"], limit=8)[0] if job else []
+    return render_template("panel/job_form.html", values=values, errors=errors, job=job,
+                           sources=get_store().sources(), options=option_names(),
+                           choices=OPTION_CHOICES, recent=recent,
+                           next_runs=_preview(values.get("schedule", ""))), status
+
+
+def _preview(schedule: str) -> list[str]:
+    try:
+        return next_runs(validate_schedule(schedule), 3)
+    except ConfigError:
+        return []
+
+
+def _save(job: dict | None = None):
+    """Validate and store the posted job; the form again, with errors, when it is wrong."""
+    store = get_store()
+    try:
+        values = validate_job(job_from_form(request.form), store, job)
+        other = store.job(values["name"])
+        if other is not None and (job is None or other["id"] != job["id"]):
+            raise ConfigError(f"name: a job called {values['name']!r} exists")
+    except ConfigError as exc:
+        known = {*JOB_FIELDS, *option_names()}
+        return _form(job_form_values(request.form), place_error(exc, known), job, 400)
+    if job is None:
+        job_id = store.add_job(values)
+    else:
+        job_id = job["id"]
+        store.update_job(job_id, values)
+    flash(f"Job {values['name']} saved.", "ok")
+    return redirect(url_for("panel.job_edit", job_id=job_id))
+
+
+@panel.get("/jobs")
+def jobs():
+    return render_template("panel/jobs.html", jobs=job_overview())
+
+
+@panel.route("/jobs/new", methods=["GET", "POST"])
+def job_new():
+    if request.method == "POST":
+        return _save()
+    if not get_store().sources():
+        flash("Add a source first: a job copies from a source.", "info")
+        return redirect(url_for("panel.source_new"))
+    return _form(job_values(None), {})
+
+
+@panel.route("/jobs/<int:job_id>", methods=["GET", "POST"])
+def job_edit(job_id: int):
+    job = job_or_404(job_id)
+    if request.method == "POST":
+        return _save(job)
+    return _form(job_values(job), {}, job)
+
+
+@panel.post("/jobs/<int:job_id>/delete")
+def job_delete(job_id: int):
+    job = job_or_404(job_id)
+    get_store().delete_job(job_id)
+    flash(f"Job {job['name']} deleted (its files stay on disk).", "ok")
+    return redirect(url_for("panel.jobs"))
+
+
+@panel.post("/jobs/<int:job_id>/run")
+def job_run(job_id: int):
+    job = job_or_404(job_id)
+    mode = request.form.get("mode") or job["options"].get("strategy", "full")
+    if mode not in STRATEGIES:
+        abort(400, f"mode: must be one of {', '.join(STRATEGIES)}")
+    dry_run = request.form.get("dry_run") == "1"
+    run_id, queued = enqueue_run(get_store(), get_redis(), job_id, mode, "manual", dry_run)
+    if not queued:
+        flash(f"A {mode} run of {job['name']} was already queued: here it is.", "info")
+    return redirect(url_for("panel.run", run_id=run_id))
+
+
+@panel.get("/jobs/schedule")
+def schedule_preview():
+    try:
+        return {"next_runs": next_runs(validate_schedule(request.args.get("cron", "")), 3)}
+    except ConfigError as exc:
+        return {"error": str(exc).partition(": ")[2]}

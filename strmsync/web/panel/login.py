@@ -1,0 +1,59 @@
+"""Logging in, setting the first password, logging out."""
+
+import time
+
+from flask import flash, redirect, render_template, request, url_for
+
+from strmsync.errors import ConfigError
+from strmsync.web.auth import (
+    check_password,
+    log_in,
+    log_out,
+    password_origin,
+    safe_next,
+    set_password,
+)
+from strmsync.web.panel import panel
+from strmsync.web.panel.settings import settings_of
+
+FAILED_LOGIN_PAUSE = 1.0
+
+
+@panel.route("/login", methods=["GET", "POST"])
+def login():
+    if password_origin(settings_of()) is None:
+        return redirect(url_for("panel.setup"))
+    error = None
+    if request.method == "POST":
+        if check_password(settings_of(), request.form.get("password", "")):
+            log_in()
+            return redirect(safe_next(request.form.get("next")))
+        time.sleep(FAILED_LOGIN_PAUSE)  # slows down guessing
+        error = "Wrong password."
+    return render_template("panel/login.html", error=error,
+                           next=request.values.get("next", "")), 401 if error else 200
+
+
+@panel.route("/setup", methods=["GET", "POST"])
+def setup():
+    if password_origin(settings_of()) is not None:
+        return redirect(url_for("panel.login"))
+    errors = {}
+    if request.method == "POST":
+        try:
+            set_password(settings_of(), request.form.get("password", ""),
+                         request.form.get("repeat", ""))
+        except ConfigError as exc:
+            name, _, problem = str(exc).partition(": ")
+            errors[name] = problem
+        else:
+            log_in()
+            flash("Password set. Welcome to strmsync.", "ok")
+            return redirect(url_for("panel.dashboard"))
+    return render_template("panel/setup.html", errors=errors), 400 if errors else 200
+
+
+@panel.post("/logout")
+def logout():
+    log_out()
+    return redirect(url_for("panel.login"))

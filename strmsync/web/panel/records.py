@@ -1,0 +1,70 @@
+"""What the panel's pages show, read from the store, the queue and the health report."""
+
+import time
+
+from strmsync.jobs import next_runs
+from strmsync.queue import live_progress
+from strmsync.web.context import get_redis, get_store
+
+FAILED = ("failed", "partial")
+FAILURE_WINDOW = 7 * 86400
+
+
+def job_names() -> dict:
+    """`{job id: name}` for labelling runs."""
+    return {job["id"]: job["name"] for job in get_store().jobs()}
+
+
+def health_report() -> dict:
+    """The API's health report (it never raises)."""
+    from strmsync.web.api.health import health
+
+    report, _status = health()
+    return report
+
+
+def live_runs() -> list[dict]:
+    """Running runs (with their last progress), then queued ones, oldest first."""
+    store = get_store()
+    running, _ = store.runs(status="running", limit=50)
+    queued, _ = store.runs(status="queued", limit=50)
+    for run in running:
+        run["progress"] = run_progress(run)
+    return sorted(running, key=lambda r: r["id"]) + sorted(queued, key=lambda r: r["id"])
+
+
+def run_progress(run: dict) -> dict | None:
+    try:
+        return live_progress(get_redis(), run)
+    except Exception:  # noqa: BLE001 - a page renders without live progress
+        return None
+
+
+def recent_failures() -> list[dict]:
+    """Failed or partial runs of the last week, newest first."""
+    since = time.time() - FAILURE_WINDOW
+    rows = []
+    for status in FAILED:
+        found, _ = get_store().runs(status=status, limit=10)
+        rows += [run for run in found if (run["finished_at"] or 0) >= since]
+    return sorted(rows, key=lambda r: r["id"], reverse=True)[:10]
+
+
+def job_overview() -> list[dict]:
+    """Every job with its source's name, its last run and next scheduled runs."""
+    store = get_store()
+    sources = {source["id"]: source["name"] for source in store.sources()}
+    out = []
+    for job in store.jobs():
+        last, _ = store.runs(job["id"], limit=1)
+        out.append({**job, "source_name": sources.get(job["source_id"], "?"),
+                    "last_run": last[0] if last else None,
+                    "next_runs": next_runs(job["schedule"] or "", 1)})
+    return out
+
+
+def final_progress(run: dict) -> dict:
+    """A finished run's counts shaped like live progress (for the same bar)."""
+    return {"scanned": run["scanned"] or 0, "total": run["scanned"] or 0, "phase": "done",
+            "rate": round((run["scanned"] or 0) / run["duration_s"], 1)
+            if run["duration_s"] else None, "eta_s": None}

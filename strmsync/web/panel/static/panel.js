@@ -1,0 +1,213 @@
+// strmsync panel: small progressive enhancements over server-rendered pages.
+// Every URL is built from the page's base path, so it all works under HA ingress.
+"use strict";
+
+const FINAL = ["succeeded", "partial", "failed", "cancelled"];
+const base = document.body.dataset.base || "";
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+
+async function api(path, options = {}) {
+  const response = await fetch(base + "/api/v1" + path, {
+    credentials: "same-origin",
+    ...options,
+    headers: { "Accept": "application/json", "Content-Type": "application/json",
+               "X-CSRF-Token": csrf, ...(options.headers || {}) },
+  });
+  const body = await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, body };
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 60) return seconds.toFixed(1) + " s";
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return minutes + " min " + Math.floor(seconds % 60) + " s";
+  return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+}
+
+function setText(root, selector, value) {
+  const el = root.querySelector(selector);
+  if (el) el.textContent = value;
+}
+
+// Progress bar: done/total, rate, ETA and phase from a run's live progress.
+function renderProgress(box, run) {
+  const p = run.progress || {};
+  const done = p.scanned || 0;
+  const total = p.total || 0;
+  const finished = FINAL.includes(run.status) || p.phase === "done";
+  const unknown = !finished && (!total || total === done);
+  const pct = finished ? 100 : total ? Math.min(100, (done * 100) / total) : 0;
+  const bar = box.querySelector(".bar");
+  bar.classList.toggle("indeterminate", unknown && run.status === "running");
+  bar.setAttribute("aria-valuenow", pct.toFixed(1));
+  box.querySelector("[data-bar]").style.width = pct.toFixed(1) + "%";
+  box.dataset.runStatus = run.status;
+  setText(box, "[data-done]", done);
+  setText(box, "[data-total]", total);
+  setText(box, "[data-rate]", p.rate ?? "—");
+  setText(box, "[data-eta]", duration(p.eta_s));
+  setText(box, "[data-phase]", p.phase || run.status);
+}
+
+// Run detail: poll the run until it ends, then reload for the changes and the log.
+function watchRun(card) {
+  const id = card.dataset.runLive;
+  const tick = async () => {
+    const { ok, body } = await api("/runs/" + id);
+    if (!ok) return setTimeout(tick, 3000);
+    if (FINAL.includes(body.status)) return location.reload();
+    const box = card.querySelector("[data-progress]");
+    if (box) renderProgress(box, body);
+    for (const el of card.querySelectorAll("[data-count]")) {
+      const value = (body.progress || {})[el.dataset.count];
+      if (value !== undefined) el.textContent = value;
+    }
+    if (body.status !== card.dataset.liveStatus) {
+      card.dataset.liveStatus = body.status;
+      for (const el of document.querySelectorAll("[data-waiting]")) el.hidden = true;
+      for (const badge of document.querySelectorAll("h1 [data-status]")) {
+        badge.textContent = badge.dataset.status = body.status;
+        badge.className = "badge badge-" + body.status;
+      }
+    }
+    setTimeout(tick, 500);
+  };
+  setTimeout(tick, 300);
+}
+
+// Dashboard: live progress of running runs; reload when the set of live runs changes.
+function watchDashboard(section) {
+  const shown = section.dataset.liveIds;
+  const tick = async () => {
+    const [running, queued] = await Promise.all([
+      api("/runs?status=running&per_page=50"), api("/runs?status=queued&per_page=50")]);
+    if (!running.ok || !queued.ok) return setTimeout(tick, 5000);
+    const ids = [...running.body.runs, ...queued.body.runs].map((r) => r.id)
+      .sort((a, b) => a - b).join(",");
+    const was = shown.split(",").filter(Boolean).map(Number).sort((a, b) => a - b).join(",");
+    if (ids !== was) return location.reload();
+    for (const box of section.querySelectorAll("[data-progress]")) {
+      const { ok, body } = await api("/runs/" + box.dataset.run);
+      if (ok) renderProgress(box, body);
+    }
+    setTimeout(tick, 1500);
+  };
+  setTimeout(tick, 1000);
+}
+
+function watchHealth(section) {
+  const tick = async () => {
+    const { body } = await api("/health");
+    if (body.queue) setText(section, "[data-health-queued]", body.queue.queued);
+    if (body.workers) {
+      setText(section, "[data-health-workers]", body.workers.count);
+      setText(section, "[data-health-busy]", body.workers.busy);
+    }
+    setTimeout(tick, 5000);
+  };
+  setTimeout(tick, 5000);
+}
+
+async function testSource(button) {
+  const id = button.dataset.testSource;
+  const out = document.querySelector(`[data-test-result="${id}"]`);
+  button.disabled = true;
+  out.className = "test-result";
+  out.textContent = "Testing…";
+  const { ok, body } = await api("/sources/" + id + "/test", { method: "POST", body: "{}" });
+  button.disabled = false;
+  out.classList.add(ok ? "ok" : "bad");
+  const facts = Object.entries(body).filter(([key]) => key !== "ok")
+    .map(([key, value]) => key + ": " + value).join(" · ");
+  out.textContent = ok ? "✓ Connected" + (facts ? " — " + facts : "") : "✕ " + (body.error || "failed");
+}
+
+// Source form: show the connection fields of the chosen kind only.
+function kindSwitch(select) {
+  const show = () => {
+    for (const set of document.querySelectorAll("fieldset[data-kind]")) {
+      set.hidden = set.dataset.kind !== select.value;
+    }
+  };
+  select.addEventListener("change", show);
+  show();
+}
+
+// Job form: mount prefix and URL base only matter for their STRM mode.
+function strmModeSwitch(select) {
+  const fields = { mount_prefix: "mount", url_base: "url" };
+  const show = () => {
+    for (const [name, mode] of Object.entries(fields)) {
+      const field = document.querySelector(`[data-field="${name}"]`);
+      if (field && !field.classList.contains("has-error")) field.hidden = select.value !== mode;
+    }
+  };
+  select.addEventListener("change", show);
+  show();
+}
+
+function schedulePreview(input) {
+  const list = document.querySelector("[data-next-runs]");
+  let timer = null;
+  const update = async () => {
+    const url = input.dataset.schedulePreview + "?cron=" + encodeURIComponent(input.value);
+    const response = await fetch(url, { credentials: "same-origin" });
+    const body = await response.json().catch(() => ({}));
+    list.replaceChildren();
+    for (const when of body.next_runs || []) {
+      const li = document.createElement("li");
+      li.textContent = when.replace("T", " ");
+      list.append(li);
+    }
+    if (body.error && input.value.trim()) {
+      const li = document.createElement("li");
+      li.className = "bad";
+      li.textContent = body.error;
+      list.append(li);
+    }
+  };
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 300); });
+}
+
+// Settings: sections another part of strmsync serves, shown as plain key/value lists.
+async function extraSettings(el, attr) {
+  const response = await fetch(el.getAttribute(attr), { credentials: "same-origin" });
+  const body = await response.json().catch(() => null);
+  el.replaceChildren();
+  if (!response.ok || !body) {
+    el.textContent = "Not available.";
+    return;
+  }
+  const pre = document.createElement("pre");
+  pre.className = "log";
+  pre.textContent = JSON.stringify(body, null, 2);
+  el.append(pre);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const run = document.querySelector("[data-run-live]");
+  if (run && !FINAL.includes(run.dataset.liveStatus)) watchRun(run);
+  const live = document.querySelector("[data-live]");
+  if (live) watchDashboard(live);
+  const health = document.querySelector("[data-health]");
+  if (health) watchHealth(health);
+  for (const button of document.querySelectorAll("[data-test-source]")) {
+    button.addEventListener("click", () => testSource(button));
+  }
+  const kind = document.querySelector("[data-kind-select]");
+  if (kind) kindSwitch(kind);
+  const mode = document.querySelector('[data-job-form] select[name="strm_mode"]');
+  if (mode) strmModeSwitch(mode);
+  const schedule = document.querySelector("[data-schedule-preview]");
+  if (schedule) schedulePreview(schedule);
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  for (const attr of ["data-api-settings", "data-api-mediaservers"]) {
+    const el = document.querySelector(`[${attr}]`);
+    if (el) extraSettings(el, attr);
+  }
+});

@@ -89,6 +89,11 @@ class CloudDrive2Client:
         return self.call("GetDownloadUrlPath", lambda stub, meta, timeout: stub.GetDownloadUrlPath(
             request, metadata=meta, timeout=timeout))
 
+    def push_messages(self, deadline: float):
+        """Open the PushMessage stream (outside the gate: it is one long-lived subscription)."""
+        _, meta = self._metadata()
+        return self.stub.PushMessage(empty_pb2.Empty(), metadata=meta, timeout=deadline)
+
     # deadlines, tokens, errors -----------------------------------------------------------
 
     def call(self, method: str, invoke: Callable, public: bool = False):

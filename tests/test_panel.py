@@ -301,3 +301,26 @@ def test_pages_render_and_missing_things_are_html_404s(client):
     assert client.get("/jobs/new").headers["Location"] == "/sources/new"  # no source yet
     assert client.get("/jobs/schedule?cron=*/10 * * * *").json["next_runs"]
     assert "error" in client.get("/jobs/schedule?cron=nope").json
+
+
+def test_job_form_links_media_servers(client, tmp_path):
+    csrf = set_up(client)
+    make_files(tmp_path / "lib", {"a.mkv": "v"})
+    add_source(client, csrf, tmp_path / "lib")
+    headers = {"X-CSRF-Token": csrf}
+    for name in ("emby", "jelly"):
+        kind = "emby" if name == "emby" else "jellyfin"
+        added = client.post("/api/v1/mediaservers", headers=headers, json={
+            "name": name, "kind": kind, "url": f"http://{name}:8096", "api_key": "k"})
+        assert added.status_code == 201, added.json
+    page = client.get("/jobs/new").get_data(as_text=True)
+    assert 'name="media_servers" value="1"' in page and 'name="media_servers" value="2"' in page
+    form = job_form(client, csrf, tmp_path)
+    saved = client.post("/jobs/new", data={**form, "media_servers": ["2"]})
+    assert saved.status_code == 302
+    assert client.get("/api/v1/jobs/1").json["media_servers"] == ["jelly"]
+    client.post("/jobs/1", data={**form, "media_servers": ["1", "2", "99"]})
+    assert client.get("/api/v1/jobs/1").json["media_servers"] == ["emby", "jelly"]
+    edit = client.get("/jobs/1").get_data(as_text=True)
+    assert edit.count("checked> ") >= 2
+    assert "data-api-mediaservers" in client.get("/settings").get_data(as_text=True)

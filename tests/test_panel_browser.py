@@ -110,6 +110,10 @@ def test_panel_under_the_ingress_prefix(chrome, server, tmp_path):
             outside = [h for h in user.hrefs() if not h.startswith(proxy.prefix + "/")]
             assert outside == [], f"{page}: addresses outside the ingress prefix"
         assert "came through ingress" in user.find("[data-facts]").text
+        user.find("[data-api-settings] summary").click()
+        assert "webhook" in user.find("[data-api-settings] pre").text.lower()
+        user.find("[data-api-settings] dd button").click()  # show the token
+        assert "•" not in user.find("[data-token]").text
         direct = PanelUser(chrome, served.url)
         direct.open("/")
         assert "/login" in chrome.current_url, "direct access still needs the password"

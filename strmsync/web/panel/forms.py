@@ -70,6 +70,7 @@ def job_form_values(form: MultiDict) -> dict:
     """The posted job form as values to show again."""
     values = {key: value for key, value in form.items() if key != "csrf_token"}
     values.update({flag: flag in form for flag in JOB_FLAGS})
+    values["media_servers"] = form.getlist("media_servers")
     return values
 
 

@@ -28,11 +28,22 @@ def job_or_404(job_id: int) -> dict:
 
 
 def _form(values: dict, errors: dict, job: dict | None = None, status: int = 200):
-    recent = get_store().runs(job["id"], limit=8)[0] if job else []
+    store = get_store()
+    recent = store.runs(job["id"], limit=8)[0] if job else []
     return render_template("panel/job_form.html", values=values, errors=errors, job=job,
-                           sources=get_store().sources(), options=option_names(),
-                           choices=OPTION_CHOICES, recent=recent,
+                           sources=store.sources(), servers=store.servers(),
+                           options=option_names(), choices=OPTION_CHOICES, recent=recent,
                            next_runs=_preview(values.get("schedule", ""))), status
+
+
+def _linked_servers(job: dict | None) -> list[str]:
+    return [str(server["id"]) for server in get_store().job_servers(job["id"])] if job else []
+
+
+def _server_ids() -> list[int]:
+    known = {server["id"] for server in get_store().servers()}
+    chosen = {int(key) for key in request.form.getlist("media_servers") if key.isdigit()}
+    return sorted(chosen & known)
 
 
 def _preview(schedule: str) -> list[str]:
@@ -58,6 +69,7 @@ def _save(job: dict | None = None):
     else:
         job_id = job["id"]
         store.update_job(job_id, values)
+    store.set_job_servers(job_id, _server_ids())
     flash(f"Job {values['name']} saved.", "ok")
     return redirect(url_for("panel.job_edit", job_id=job_id))
 
@@ -74,7 +86,7 @@ def job_new():
     if not get_store().sources():
         flash("Add a source first: a job copies from a source.", "info")
         return redirect(url_for("panel.source_new"))
-    return _form(job_values(None), {})
+    return _form({**job_values(None), "media_servers": []}, {})
 
 
 @panel.route("/jobs/<int:job_id>", methods=["GET", "POST"])
@@ -82,7 +94,7 @@ def job_edit(job_id: int):
     job = job_or_404(job_id)
     if request.method == "POST":
         return _save(job)
-    return _form(job_values(job), {}, job)
+    return _form({**job_values(job), "media_servers": _linked_servers(job)}, {}, job)
 
 
 @panel.post("/jobs/<int:job_id>/delete")

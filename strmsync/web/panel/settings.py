@@ -21,7 +21,7 @@ def settings_of() -> Settings:
 
 def redis_label(url: str) -> str:
     """A Redis URL with any password masked; `embedded` for the data directory's own."""
-    if url.startswith("unix://") and str(settings_of().data_dir) in url:
+    if not settings_of().redis_url:
         return f"embedded ({url})"
     parts = urlsplit(url)
     if parts.password:

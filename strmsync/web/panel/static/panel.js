@@ -170,19 +170,76 @@ function schedulePreview(input) {
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 300); });
 }
 
-// Settings: sections another part of strmsync serves, shown as plain key/value lists.
-async function extraSettings(el, attr) {
-  const response = await fetch(el.getAttribute(attr), { credentials: "same-origin" });
-  const body = await response.json().catch(() => null);
-  el.replaceChildren();
-  if (!response.ok || !body) {
-    el.textContent = "Not available.";
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+function copyButton(text) {
+  const button = el("button", { class: "button small ghost", type: "button" }, "Copy");
+  button.addEventListener("click", async () => {
+    await navigator.clipboard.writeText(text).catch(() => {});
+    button.textContent = "Copied";
+  });
+  return button;
+}
+
+// Settings: the webhook token and CloudDrive2 configuration, from /api/v1/settings.
+function renderWebhook(box, data) {
+  const token = el("code", { "data-token": "" }, "••••••••••••");
+  const show = el("button", { class: "button small ghost", type: "button" }, "Show");
+  show.addEventListener("click", () => { token.textContent = data.webhook_token; });
+  const renew = el("button", { class: "button small secondary", type: "button" }, "Regenerate");
+  renew.addEventListener("click", async () => {
+    if (!confirm("Make a new token? Webhooks using the old one stop working.")) return;
+    const { ok, body } = await api("/settings/webhook-token", { method: "POST", body: "{}" });
+    if (ok) renderWebhook(box, body);
+  });
+  const urls = Object.entries(data.webhook_urls || {}).map(([name, url]) =>
+    el("div", {}, el("dt", {}, name), el("dd", { class: "path" }, url)));
+  box.replaceChildren(
+    el("dl", { class: "facts" },
+      el("div", {}, el("dt", {}, "Token"), el("dd", {}, token, " ", show, " ",
+        data.webhook_token_configured ? el("span", { class: "muted" }, "set in the configuration") : renew)),
+      ...urls),
+    el("details", { class: "changes" },
+      el("summary", {}, "CloudDrive2 webhook configuration (holds the token)"),
+      el("p", { class: "muted" }, "CloudDrive2 → Settings → Webhook: paste this."),
+      el("pre", { class: "log" }, data.clouddrive2_webhook_toml || ""),
+      copyButton(data.clouddrive2_webhook_toml || "")));
+}
+
+// Settings: the media servers, from /api/v1/mediaservers, each with a connection test.
+function renderServers(box, data) {
+  const servers = data.mediaservers || [];
+  if (!servers.length) {
+    box.replaceChildren(el("p", { class: "empty" }, "No media servers yet (add them with `strmsync mediaserver add` or the API)."));
     return;
   }
-  const pre = document.createElement("pre");
-  pre.className = "log";
-  pre.textContent = JSON.stringify(body, null, 2);
-  el.append(pre);
+  const rows = servers.map((server) => {
+    const result = el("span", { class: "test-result", role: "status" });
+    const test = el("button", { class: "button small secondary", type: "button" }, "Test");
+    test.addEventListener("click", async () => {
+      result.textContent = "Testing…";
+      const { ok, body } = await api("/mediaservers/" + server.id + "/test", { method: "POST", body: "{}" });
+      result.className = "test-result " + (ok ? "ok" : "bad");
+      result.textContent = ok ? "✓ Connected" : "✕ " + (body.error || "failed");
+    });
+    return el("tr", {}, el("td", {}, server.name, el("div", { class: "tags" }, el("span", { class: "tag" }, server.kind))),
+      el("td", { class: "path" }, server.url), el("td", {}, (server.jobs || []).join(", ") || "—"),
+      el("td", { class: "actions" }, test, result));
+  });
+  box.replaceChildren(el("div", { class: "table-wrap" }, el("table", { class: "table" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Server"), el("th", {}, "URL"), el("th", {}, "Jobs"), el("th", {}))),
+    el("tbody", {}, ...rows))));
+}
+
+async function extraSettings(box, path, render) {
+  const { ok, body } = await api(path);
+  if (ok) render(box, body);
+  else box.replaceChildren(el("p", { class: "muted" }, body.error || "Not available."));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -206,8 +263,8 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!confirm(form.dataset.confirm)) event.preventDefault();
     });
   }
-  for (const attr of ["data-api-settings", "data-api-mediaservers"]) {
-    const el = document.querySelector(`[${attr}]`);
-    if (el) extraSettings(el, attr);
-  }
+  const webhook = document.querySelector("[data-api-settings]");
+  if (webhook) extraSettings(webhook, "/settings", renderWebhook);
+  const servers = document.querySelector("[data-api-mediaservers]");
+  if (servers) extraSettings(servers, "/mediaservers", renderServers);
 });

@@ -21,6 +21,9 @@ META_UPDATES = ("skip", "update")
 CLEANUP_MODES = ("managed", "off")
 MAX_DEPTH = 25
 ADDON_OPTIONS = Path("/data/options.json")
+# load_settings' default: `$STRMSYNC_OPTIONS_FILE` if set (the add-on's start script, tests),
+# else ADDON_OPTIONS; None reads no options file at all.
+OPTIONS_FROM_ENV = object()
 
 
 def parse_extensions(value, field_name: str) -> frozenset:
@@ -143,6 +146,7 @@ class Settings:
     workers: int = 2
     host: str = "0.0.0.0"
     port: int = 8580
+    webhook_token: str = field(default="", repr=False)
     panel_password: str = field(default="", repr=False)
     ingress_address: str = "172.30.32.2"
 
@@ -159,10 +163,12 @@ def default_data_dir() -> Path:
     return Path(base) / "strmsync"
 
 
-def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OPTIONS,
+def load_settings(data_flag: str | None = None, env=None, addon_options=OPTIONS_FROM_ENV,
                   flags: dict | None = None) -> Settings:
     """Defaults, then `/data/options.json`, then `STRMSYNC_*` variables, then flags."""
     env = os.environ if env is None else env
+    if addon_options is OPTIONS_FROM_ENV:
+        addon_options = env.get("STRMSYNC_OPTIONS_FILE") or ADDON_OPTIONS
     values: dict = {}
     if addon_options and Path(addon_options).is_file():
         options = json.loads(Path(addon_options).read_text())
@@ -171,7 +177,7 @@ def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OP
             values["redis_url"] = options["redis_url"]
         if options.get("log_level"):
             values["log_level"] = str(options["log_level"]).upper()
-        for name in ("one_run_at_a_time", "workers", "panel_password"):
+        for name in ("one_run_at_a_time", "workers", "panel_password", "webhook_token"):
             if name in options:
                 values[name] = options[name]
     if env.get("STRMSYNC_DATA"):
@@ -184,6 +190,8 @@ def load_settings(data_flag: str | None = None, env=None, addon_options=ADDON_OP
         values["one_run_at_a_time"] = env["STRMSYNC_ONE_RUN_AT_A_TIME"].lower() in ("1", "true")
     if env.get("STRMSYNC_WORKERS"):
         values["workers"] = _coerce(env["STRMSYNC_WORKERS"], int, "workers")
+    if env.get("STRMSYNC_WEBHOOK_TOKEN"):
+        values["webhook_token"] = env["STRMSYNC_WEBHOOK_TOKEN"]
     if env.get("STRMSYNC_PORT"):
         values["port"] = _coerce(env["STRMSYNC_PORT"], int, "port")
     if env.get("STRMSYNC_PANEL_PASSWORD"):

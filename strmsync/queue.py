@@ -41,8 +41,9 @@ class EmbeddedRedis:
     def stop(self) -> None:
         """Save and stop the server."""
         if self.server is not None:
+            # The bundled redis-server is 6.2: SHUTDOWN takes SAVE, not NOW/FORCE (7.0+).
             with contextlib.suppress(redis.RedisError):
-                self.server.shutdown(save=True, now=True, force=True)
+                self.server.shutdown(save=True)
             self.server = None
 
 
@@ -165,8 +166,8 @@ def reap_dead_runs(store: Store, conn: redis.Redis) -> int:
     for run in rows:
         if not run["rq_job_id"] or runslots.is_alive(conn, run["id"]):
             continue
-        store.finish_run(run["id"], "failed", run, "the worker running it died")
-        runslots.release(conn, run["id"])
-        log.warning("run %d: its worker died; marked failed", run["id"])
-        count += 1
+        if store.fail_if_running(run["id"], "the worker running it died"):
+            runslots.release(conn, run["id"])
+            log.warning("run %d: its worker died; marked failed", run["id"])
+            count += 1
     return count

@@ -235,18 +235,30 @@ class Store:
     def create_run(self, job_id: int, mode: str, trigger: str, dry_run: bool,
                    status: str = "queued") -> int:
         """A new run row, `queued` unless told otherwise; DuplicateRun if one is queued."""
-        try:
-            cur = self._write(
-                "INSERT INTO runs (job_id, mode, trigger, dry_run, status, queued_at)"
-                " VALUES (?,?,?,?,?,?)",
-                [job_id, mode, trigger, int(dry_run), status, time.time()])
-        except sqlite3.IntegrityError:
-            row = self._one("SELECT id FROM runs WHERE job_id = ? AND mode = ? AND dry_run = ?"
-                            " AND status = 'queued'", [job_id, mode, int(dry_run)])
-            if row is None:
-                raise
-            raise DuplicateRun(row["id"]) from None
-        return cur.lastrowid
+        # The queued run that blocked the insert may start before we look it up; then the
+        # insert is simply tried again.
+        for _attempt in range(5):
+            try:
+                cur = self._write(
+                    "INSERT INTO runs (job_id, mode, trigger, dry_run, status, queued_at)"
+                    " VALUES (?,?,?,?,?,?)",
+                    [job_id, mode, trigger, int(dry_run), status, time.time()])
+                return cur.lastrowid
+            except sqlite3.IntegrityError:
+                row = self._one("SELECT id FROM runs WHERE job_id = ? AND mode = ?"
+                                " AND dry_run = ? AND status = 'queued'",
+                                [job_id, mode, int(dry_run)])
+                if row is not None:
+                    raise DuplicateRun(row["id"]) from None
+        raise sqlite3.IntegrityError(f"job {job_id}: could not queue a {mode} run")
+
+    def fail_if_running(self, run_id: int, error: str) -> bool:
+        """Mark a run `failed` only if it is still `running` (it may just have ended)."""
+        now = time.time()
+        cur = self._write("UPDATE runs SET status = 'failed', error = ?, finished_at = ?,"
+                          " duration_s = round(? - coalesce(started_at, ?), 3)"
+                          " WHERE id = ? AND status = 'running'", [error, now, now, now, run_id])
+        return cur.rowcount == 1
 
     def set_rq_job(self, run_id: int, rq_job_id: str) -> None:
         """Remember which queue entry carries a run."""

@@ -1,12 +1,13 @@
 """The RQ worker that executes runs; a warm shutdown cancels its run at a safe point."""
 
+import gc
 import logging
 import os
 
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from strmsync import runslots
+from strmsync import runslots, tasks  # noqa: F401 - imported once, before the forks
 from strmsync.queue import connect, run_queue
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ def work(url: str, data_dir: str, burst: bool = False, name: str | None = None) 
     """Run one worker against the queue at `url` until stopped (or idle, with `burst`)."""
     os.environ["STRMSYNC_DATA"] = str(data_dir)  # the forked work horses read it
     conn = connect(url)
+    # Each run forks a work horse; frozen objects are not touched by its collector, so the
+    # horse copies fewer of the parent's pages (tasks is imported above for the same reason).
+    gc.freeze()
     worker = RunWorker([run_queue(conn)], connection=conn, serializer=JSONSerializer,
                        name=name)
     return worker.work(burst=burst, logging_level=logging.getLevelName(

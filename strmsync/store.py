@@ -351,7 +351,7 @@ class Store:
         """
         sql = "SELECT path, kind, digest, src_size, src_mtime_ns FROM manifest WHERE job_id = ?"
         if under is None:
-            rows = self.db.execute(sql, [job_id]).fetchall()
+            rows = self.db.execute(sql, [job_id])  # streamed into the dict, not listed first
         else:
             rows = []
             for prefix in sorted(set(under)):

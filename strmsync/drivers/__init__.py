@@ -6,11 +6,20 @@ from collections.abc import Callable
 
 from strmsync.config import SyncOptions
 from strmsync.drivers.base import Driver, Listing, ScanReport
-from strmsync.drivers.clouddrive2 import CloudDrive2Driver
-from strmsync.drivers.gate import SourcePolicy
 from strmsync.drivers.local import LocalDriver
-from strmsync.drivers.openlist import OpenListDriver
 from strmsync.errors import ConfigError
+
+# The remote drivers pull in grpc and requests; a local sync should not pay for them.
+_LAZY = {"CloudDrive2Driver": "strmsync.drivers.clouddrive2",
+         "OpenListDriver": "strmsync.drivers.openlist", "SourcePolicy": "strmsync.drivers.gate"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)
 
 __all__ = ["CloudDrive2Driver", "Driver", "Listing", "LocalDriver", "OpenListDriver",
            "ScanReport", "SourcePolicy", "open_driver", "test_source"]
@@ -38,6 +47,10 @@ def open_driver(source: dict, source_root: str, options: SyncOptions,
 def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str = "",
                 **policy) -> Driver:
     """An OpenList or CloudDrive2 driver for a source record; `policy` overrides tuning."""
+    from strmsync.drivers.clouddrive2 import CloudDrive2Driver
+    from strmsync.drivers.gate import SourcePolicy
+    from strmsync.drivers.openlist import OpenListDriver
+
     config, secrets = source.get("config") or {}, source.get("secrets") or {}
     tuning = SourcePolicy.from_source(source, **policy)
     credentials = {"token": secrets.get("token") or "", "password": secrets.get("password") or "",

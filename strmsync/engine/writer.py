@@ -4,6 +4,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 from typing import BinaryIO
 
 import _fastscan
@@ -68,7 +69,7 @@ class TargetWriter:
             return None
         except OSError:
             return BROKEN
-        if not os.path.isfile(self.path(rel)):
+        if not stat.S_ISREG(st.st_mode):
             return BROKEN
         return (st.st_size, st.st_mtime_ns)
 

@@ -254,4 +254,4 @@ def _stale(element) -> bool:
 
 def _nav_path(label: str) -> str:
     return {"Dashboard": "/", "Jobs": "/jobs", "Sources": "/sources", "Runs": "/runs",
-            "Settings": "/settings"}[label]
+            "Media servers": "/servers", "Settings": "/settings"}[label]

@@ -293,9 +293,9 @@ def test_dry_run_from_the_panel_lists_planned_changes(client, workers, tmp_path)
 def test_pages_render_and_missing_things_are_html_404s(client):
     set_up(client)
     for path in ("/", "/jobs", "/sources", "/sources/new", "/runs", "/runs?page=3",
-                 "/settings"):
+                 "/servers", "/servers/new", "/settings"):
         assert client.get(path).status_code == 200, path
-    for path in ("/jobs/9", "/runs/9", "/sources/9"):
+    for path in ("/jobs/9", "/runs/9", "/sources/9", "/servers/9"):
         response = client.get(path)
         assert response.status_code == 404 and "<h1>" in response.get_data(as_text=True)
     assert client.get("/jobs/new").headers["Location"] == "/sources/new"  # no source yet
@@ -324,3 +324,25 @@ def test_job_form_links_media_servers(client, tmp_path):
     edit = client.get("/jobs/1").get_data(as_text=True)
     assert edit.count("checked> ") >= 2
     assert "data-api-mediaservers" in client.get("/settings").get_data(as_text=True)
+
+
+def test_media_server_pages(client):
+    csrf = set_up(client)
+    form = {"csrf_token": csrf, "name": "living room", "kind": "jellyfin",
+            "url": "jellyfin:8096", "api_key": "k3y", "path_map": "/media/strm=/mnt/strm",
+            "refresh_threshold": "50"}
+    bad = client.post("/servers/new", data=form)
+    assert bad.status_code == 400 and set(field_errors(bad)) == {"url"}
+    assert client.post("/servers/new", data={**form, "url": "http://jf:8096"}).status_code == 302
+    server = client.get("/api/v1/mediaservers/1").json
+    assert server["path_map"] == [["/media/strm", "/mnt/strm"]] and server["api_key_set"]
+    page = client.get("/servers/1").get_data(as_text=True)
+    assert "k3y" not in page and "/media/strm=/mnt/strm" in page and "API key (set)" in page
+    kept = client.post("/servers/1", data={**form, "url": "http://jf:8096", "api_key": "",
+                                           "path_map": "nonsense"})
+    assert field_errors(kept) == {"path_map": "write each pair as /our/path=/their/path"}
+    client.post("/servers/1", data={**form, "url": "http://jf:8096", "api_key": ""})
+    assert client.get("/api/v1/mediaservers/1").json["api_key_set"]
+    assert "living room" in client.get("/servers").get_data(as_text=True)
+    assert client.post("/servers/1/delete", data={"csrf_token": csrf}).status_code == 302
+    assert client.get("/api/v1/mediaservers").json["mediaservers"] == []

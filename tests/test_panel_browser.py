@@ -105,7 +105,7 @@ def test_panel_under_the_ingress_prefix(chrome, server, tmp_path):
         user.nav("Sources")
         user.find("[data-test-source]").click()
         assert "Connected" in user.find(".test-result.ok").text
-        for page in ("Jobs", "Runs", "Settings"):
+        for page in ("Jobs", "Runs", "Media servers", "Settings"):
             user.nav(page)
             outside = [h for h in user.hrefs() if not h.startswith(proxy.prefix + "/")]
             assert outside == [], f"{page}: addresses outside the ingress prefix"

@@ -20,6 +20,7 @@ from strmsync.web.panel import (  # noqa: E402,F401 - registers routes
     jobs,
     login,
     runs,
+    servers,
     settings,
     sources,
 )

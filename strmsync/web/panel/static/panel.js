@@ -109,13 +109,11 @@ function watchHealth(section) {
   setTimeout(tick, 5000);
 }
 
-async function testSource(button) {
-  const id = button.dataset.testSource;
-  const out = document.querySelector(`[data-test-result="${id}"]`);
+async function testConnection(button, path, out) {
   button.disabled = true;
   out.className = "test-result";
   out.textContent = "Testing…";
-  const { ok, body } = await api("/sources/" + id + "/test", { method: "POST", body: "{}" });
+  const { ok, body } = await api(path, { method: "POST", body: "{}" });
   button.disabled = false;
   out.classList.add(ok ? "ok" : "bad");
   const facts = Object.entries(body).filter(([key]) => key !== "ok")
@@ -215,7 +213,7 @@ function renderWebhook(box, data) {
 function renderServers(box, data) {
   const servers = data.mediaservers || [];
   if (!servers.length) {
-    box.replaceChildren(el("p", { class: "empty" }, "No media servers yet (add them with `strmsync mediaserver add` or the API)."));
+    box.replaceChildren(el("p", { class: "empty" }, "No media servers yet."));
     return;
   }
   const rows = servers.map((server) => {
@@ -250,7 +248,14 @@ document.addEventListener("DOMContentLoaded", () => {
   const health = document.querySelector("[data-health]");
   if (health) watchHealth(health);
   for (const button of document.querySelectorAll("[data-test-source]")) {
-    button.addEventListener("click", () => testSource(button));
+    const id = button.dataset.testSource;
+    const out = document.querySelector(`[data-test-result="${id}"]`);
+    button.addEventListener("click", () => testConnection(button, "/sources/" + id + "/test", out));
+  }
+  for (const button of document.querySelectorAll("[data-test-server]")) {
+    const id = button.dataset.testServer;
+    const out = document.querySelector(`[data-test-result="server-${id}"]`);
+    button.addEventListener("click", () => testConnection(button, "/mediaservers/" + id + "/test", out));
   }
   const kind = document.querySelector("[data-kind-select]");
   if (kind) kindSwitch(kind);

@@ -6,6 +6,7 @@ from strmsync.config import Settings, load_settings
 from strmsync.web import auth, context, errors, panel
 from strmsync.web.api import api
 from strmsync.web.ingress import IngressMiddleware
+from strmsync.web.webhooks import webhooks
 
 MAX_BODY = 1 << 20
 
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     errors.init_app(app)
     auth.init_app(app)
     app.register_blueprint(api)
+    app.register_blueprint(webhooks)
     panel.init_app(app)
     app.wsgi_app = IngressMiddleware(app.wsgi_app, app.config["STRMSYNC_SETTINGS"].ingress_address)
     return app

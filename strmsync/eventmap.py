@@ -1,6 +1,7 @@
 """Where a source's paths sit in CloudDrive2's namespace, for routing webhook events."""
 
 from strmsync.errors import ConfigError
+from strmsync.pathpairs import parse_path_pairs
 
 
 def parse_event_map(value) -> list:
@@ -9,19 +10,7 @@ def parse_event_map(value) -> list:
     Their prefix is a path as CloudDrive2 reports it; ours is the same place as this source
     sees it (its root, or a mount path for a local source). Empty means the same paths.
     """
-    if value in (None, "", []):
-        return []
-    if isinstance(value, str):
-        pairs = []
-        for item in value.replace("\n", ",").split(","):
-            if item.strip():
-                theirs, sep, ours = item.partition("=")
-                if not sep:
-                    raise ConfigError("event_map: write each pair as /their/path=/our/path")
-                pairs.append([theirs.strip(), ours.strip()])
-        value = pairs
-    if not isinstance(value, list):
-        raise ConfigError("event_map: expected pairs of [their path, our path]")
+    value = parse_path_pairs(value, "event_map", "/their/path=/our/path")
     out = []
     for pair in value:
         if not (isinstance(pair, list | tuple) and len(pair) == 2

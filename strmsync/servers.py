@@ -2,6 +2,7 @@
 
 from strmsync.errors import ConfigError
 from strmsync.mediaserver import MediaServer
+from strmsync.pathpairs import parse_path_pairs
 from strmsync.sources import validate_name
 
 FIELDS = ("name", "kind", "url", "api_key", "path_map", "refresh_threshold")
@@ -19,30 +20,12 @@ def validate_server(data: dict, existing: dict | None = None) -> dict:
     if not data.get("api_key"):
         merged["api_key"] = base.get("api_key")
     merged["name"] = validate_name(merged["name"])
-    merged["path_map"] = _path_map(merged["path_map"])
+    merged["path_map"] = parse_path_pairs(merged["path_map"], "path_map",
+                                          "/our/path=/their/path")
     merged["refresh_threshold"] = _threshold(merged["refresh_threshold"])
     server = to_media_server({**merged, "api_key": merged["api_key"] or ""})
     return {**merged, "kind": server.kind, "url": server.url,
             "path_map": [list(pair) for pair in server.path_map]}
-
-
-def _path_map(value) -> list:
-    if value in (None, "", []):
-        return []
-    if isinstance(value, dict):
-        return [[ours, theirs] for ours, theirs in value.items()]
-    if isinstance(value, str):
-        pairs = []
-        for item in value.replace("\n", ",").split(","):
-            if item.strip():
-                ours, sep, theirs = item.partition("=")
-                if not sep:
-                    raise ConfigError("path_map: write each pair as /our/path=/their/path")
-                pairs.append([ours.strip(), theirs.strip()])
-        return pairs
-    if isinstance(value, list):
-        return value
-    raise ConfigError("path_map: expected pairs of [our path, their path]")
 
 
 def _threshold(value) -> int:

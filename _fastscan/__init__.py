@@ -37,6 +37,8 @@ API = (
     "REPORT_ERROR",
     "REPORT_DEPTH",
     "REPORT_LOOP",
+    "STAT_BROKEN",
+    "UNKNOWN",
     "walk",
     "safe_relpath",
     "join_relpath",
@@ -45,6 +47,7 @@ API = (
     "quote_path",
     "build_strm",
     "compare_files",
+    "stat_files",
     "write_files",
 )
 
@@ -54,6 +57,7 @@ CMP_EQUAL, CMP_DIFFERENT = _pyscan.CMP_EQUAL, _pyscan.CMP_DIFFERENT
 CMP_MISSING, CMP_ERROR = _pyscan.CMP_MISSING, _pyscan.CMP_ERROR
 REPORT_ERROR, REPORT_DEPTH = _pyscan.REPORT_ERROR, _pyscan.REPORT_DEPTH
 REPORT_LOOP = _pyscan.REPORT_LOOP
+STAT_BROKEN, UNKNOWN = _pyscan.STAT_BROKEN, _pyscan.UNKNOWN
 
 walk = _impl.walk
 safe_relpath = _impl.safe_relpath
@@ -63,6 +67,7 @@ target_name = _impl.target_name
 quote_path = _impl.quote_path
 build_strm = _impl.build_strm
 compare_files = _impl.compare_files
+stat_files = _impl.stat_files
 write_files = _impl.write_files
 
 

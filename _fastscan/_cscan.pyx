@@ -10,7 +10,7 @@ import os
 from _fastscan import _pyscan
 from _fastscan._pyscan import (  # noqa: F401 - the same objects make up this module's API
     CMP_DIFFERENT, CMP_EQUAL, CMP_ERROR, CMP_MISSING, KIND_META, KIND_NONE, KIND_STRM,
-    REPORT_DEPTH, REPORT_ERROR, REPORT_LOOP, TEMP_SUFFIX, PathEscape,
+    REPORT_DEPTH, REPORT_ERROR, REPORT_LOOP, STAT_BROKEN, TEMP_SUFFIX, UNKNOWN, PathEscape,
 )
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
@@ -20,7 +20,7 @@ from cpython.unicode cimport (
 )
 from libc.errno cimport EINTR, ENAMETOOLONG, ENOENT, errno
 from libc.stdio cimport rename
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy, strlen
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY
 from posix.fcntl cimport open as c_open
@@ -48,7 +48,9 @@ cdef extern from "<dirent.h>" nogil:
     ctypedef struct DIR:
         pass
     struct dirent:
+        unsigned char d_type
         char d_name[256]
+    enum: DT_REG
     DIR *opendir(const char *)
     dirent *readdir(DIR *)
     int closedir(DIR *)
@@ -294,6 +296,10 @@ cdef int _compare_fd(int fd, const char *want, Py_ssize_t n) noexcept nogil:
         if got > n - off or memcmp(buf, want + off, got) != 0:
             return C_DIFFERENT
         off += got
+        if off == n and got < ask:
+            # Asked past the end, got exactly the rest of the size fstat gave: that is the
+            # whole file, so skip the read that would only return 0 (a syscall per file).
+            return C_EQUAL
 
 
 cdef int _compare_path(const char *path, const char *want, Py_ssize_t n) noexcept nogil:
@@ -305,23 +311,113 @@ cdef int _compare_path(const char *path, const char *want, Py_ssize_t n) noexcep
     return code
 
 
-cdef object _compare_one(object path, object want):
-    cdef bytes encoded = _fs_path(path) if type(path) is str else None
-    cdef const char *p
-    cdef const char *w
-    cdef Py_ssize_t n
-    cdef int code
-    if encoded is None or type(want) is not bytes:
-        return _pyscan.compare_files([path], [want])[0]
-    p, w, n = encoded, <bytes>want, len(<bytes>want)
-    with nogil:  # per file, so other threads' comparisons and writes run meanwhile
-        code = _compare_path(p, w, n)
-    return code
+cdef struct Job:
+    const char *path  # NULL: an odd input, done by the twin instead
+    const char *data
+    Py_ssize_t size
+    int code
+
+
+cdef class _Jobs:
+    """Paths (and data) of a whole call as C strings, so its syscalls run in one GIL release.
+
+    Releasing the GIL once per call rather than once per file matters on fast file systems:
+    with several threads, every release/re-acquire is a futex hand-off that costs more than
+    the open/read/close of a small file on tmpfs or in the page cache.
+    """
+
+    cdef Job *jobs
+    cdef Py_ssize_t count
+    cdef list keep  # the bytes objects the C strings point into
+
+    def __cinit__(self, Py_ssize_t count):
+        self.jobs = <Job *>malloc(max(count, 1) * sizeof(Job))
+        if self.jobs == NULL:
+            raise MemoryError()
+        self.count, self.keep = count, []
+
+    def __dealloc__(self):
+        free(self.jobs)
+
+    cdef bint set(self, Py_ssize_t i, object path, object data, bint with_data):
+        """Fill job i; False (and a NULL path) when only the twin handles these inputs."""
+        cdef bytes encoded = _fs_path(path) if type(path) is str else None
+        cdef Job *job = &self.jobs[i]
+        job.path, job.code = NULL, 0
+        if encoded is None or (with_data and type(data) is not bytes):
+            return False
+        self.keep.append(encoded)
+        job.path = encoded
+        if with_data:
+            self.keep.append(data)
+            job.data, job.size = <bytes>data, len(<bytes>data)
+        return True
 
 
 def compare_files(paths, expected):
     """For each path, CMP_EQUAL/CMP_DIFFERENT/CMP_MISSING/CMP_ERROR against expected bytes."""
-    return [_compare_one(path, want) for path, want in zip(paths, expected, strict=True)]
+    pairs = list(zip(paths, expected, strict=True))
+    cdef Py_ssize_t n = len(pairs), i
+    cdef _Jobs todo = _Jobs(n)
+    out = [None] * n
+    for i in range(n):
+        path, want = pairs[i]
+        if not todo.set(i, path, want, True):
+            out[i] = _pyscan.compare_files([path], [want])[0]
+    cdef Job *jobs = todo.jobs
+    with nogil:  # the whole call's comparisons at once; other threads run meanwhile
+        for i in range(n):
+            if jobs[i].path != NULL:
+                jobs[i].code = _compare_path(jobs[i].path, jobs[i].data, jobs[i].size)
+    for i in range(n):
+        if jobs[i].path != NULL:
+            out[i] = jobs[i].code
+    return out
+
+
+cdef struct Stat:
+    int err
+    unsigned int mode
+    long long size
+    long long mtime_sec
+    long mtime_nsec
+
+
+def stat_files(paths):
+    """For each path, `(size, mtime_ns)` of a regular file, None if missing, else STAT_BROKEN."""
+    paths = list(paths)
+    cdef Py_ssize_t n = len(paths), i
+    cdef _Jobs todo = _Jobs(n)
+    cdef Stat *stats = <Stat *>malloc(max(n, 1) * sizeof(Stat))
+    cdef struct_stat st
+    if stats == NULL:
+        raise MemoryError()
+    try:
+        out = [None] * n
+        for i in range(n):
+            if not todo.set(i, paths[i], None, False):
+                out[i] = _pyscan.stat_files([paths[i]])[0]
+        with nogil:  # one GIL release for the whole call, as in compare_files
+            for i in range(n):
+                if todo.jobs[i].path == NULL:
+                    continue
+                if stat_path(todo.jobs[i].path, &st) != 0:
+                    stats[i].err = errno
+                else:
+                    stats[i].err, stats[i].mode, stats[i].size = 0, st.st_mode, st.st_size
+                    stats[i].mtime_sec, stats[i].mtime_nsec = st.st_mtim.tv_sec, st.st_mtim.tv_nsec
+        for i in range(n):
+            if todo.jobs[i].path == NULL:
+                continue
+            if stats[i].err:
+                out[i] = None if stats[i].err == ENOENT else STAT_BROKEN
+            elif not S_ISREG(stats[i].mode):
+                out[i] = STAT_BROKEN
+            else:
+                out[i] = (stats[i].size, _ns(stats[i].mtime_sec, stats[i].mtime_nsec))
+        return out
+    finally:
+        free(stats)
 
 
 cdef bytes _temp_path(bytes path):
@@ -409,6 +505,7 @@ cdef struct Entry:
     Py_ssize_t name_at
     Py_ssize_t name_len
     int err
+    bint unstated  # typed DT_REG by the directory and left unstat'ed (stat_files=False)
     unsigned int mode
     long long size
     long long mtime_sec
@@ -440,7 +537,7 @@ cdef Entry *_add_entry(Listing *ls, const char *name, Py_ssize_t length) noexcep
         ls.names, ls.names_capacity = <char *>grown, ls.names_capacity * 2 + length + 4096
     memcpy(ls.names + ls.names_len, name, length)
     cdef Entry *e = &ls.entries[ls.count]
-    e.name_at, e.name_len, e.err = ls.names_len, length, 0
+    e.name_at, e.name_len, e.err, e.unstated = ls.names_len, length, 0, False
     ls.names_len += length
     ls.count += 1
     return e
@@ -459,7 +556,8 @@ cdef void _stat_entry(Entry *e, int dir_fd, const char *name, Py_ssize_t path_le
         e.mtime_sec, e.mtime_nsec = st.st_mtim.tv_sec, st.st_mtim.tv_nsec
 
 
-cdef int _read_dir(const char *path, Py_ssize_t path_len, Listing *ls) noexcept nogil:
+cdef int _read_dir(const char *path, Py_ssize_t path_len, Listing *ls,
+                   bint stat_files) noexcept nogil:
     cdef DIR *d = opendir(path)
     cdef dirent *ent
     cdef const char *name
@@ -480,18 +578,25 @@ cdef int _read_dir(const char *path, Py_ssize_t path_len, Listing *ls) noexcept 
         if e == NULL:
             err = NO_MEMORY
             break
-        _stat_entry(e, dirfd(d), name, path_len)
+        if not stat_files and ent.d_type == DT_REG:
+            # The directory already says "regular file": skip the fstatat that used to be
+            # most of a walk's syscalls (one per file). Directories are still stat'ed for
+            # their (dev, ino), which loop detection needs (bind mounts, symlinks), and
+            # symlinks and untyped entries (DT_UNKNOWN) to learn what they are.
+            e.unstated = True
+        else:
+            _stat_entry(e, dirfd(d), name, path_len)
     closedir(d)
     return err
 
 
-cdef object _mtime_ns(Entry *e):
-    if -9_000_000_000 < e.mtime_sec < 9_000_000_000:  # fits a C long long in ns
-        return e.mtime_sec * 1_000_000_000 + e.mtime_nsec
-    return (<object>e.mtime_sec) * 1_000_000_000 + e.mtime_nsec
+cdef object _ns(long long sec, long nsec):
+    if -9_000_000_000 < sec < 9_000_000_000:  # fits a C long long in ns
+        return sec * 1_000_000_000 + nsec
+    return (<object>sec) * 1_000_000_000 + nsec
 
 
-cdef tuple _entries(Listing *ls, str rel, object report):
+cdef tuple _entries(Listing *ls, str rel, object report, bint stat_files):
     cdef Entry *e
     cdef Py_ssize_t i
     keyed = [(PyUnicode_DecodeFSDefaultAndSize(ls.names + ls.entries[i].name_at,
@@ -501,7 +606,9 @@ cdef tuple _entries(Listing *ls, str rel, object report):
     files, dirs = [], []
     for name, i in keyed:
         e = &ls.entries[i]
-        if e.err:
+        if e.unstated or (not stat_files and not e.err and S_ISREG(e.mode)):
+            files.append((name, UNKNOWN, UNKNOWN))
+        elif e.err:
             if e.err != ENOENT:  # a dangling symlink or a file gone since the listing
                 report.append((REPORT_ERROR, f"{rel}/{name}" if rel else name,
                                os.strerror(e.err)))
@@ -509,11 +616,11 @@ cdef tuple _entries(Listing *ls, str rel, object report):
             dirs.append((name, PyBytes_FromStringAndSize(ls.names + e.name_at, e.name_len),
                          (e.dev, e.ino)))
         elif S_ISREG(e.mode):
-            files.append((name, e.size, _mtime_ns(e)))
+            files.append((name, e.size, _ns(e.mtime_sec, e.mtime_nsec)))
     return files, dirs
 
 
-cdef object _list_dir(bytes path, str rel, object report):
+cdef object _list_dir(bytes path, str rel, object report, bint stat_files):
     cdef Listing ls
     cdef const char *p = path
     cdef Py_ssize_t n = len(path)
@@ -522,13 +629,13 @@ cdef object _list_dir(bytes path, str rel, object report):
     ls.names, ls.names_len, ls.names_capacity = NULL, 0, 0
     try:
         with nogil:  # the whole directory's syscalls at once, other threads run meanwhile
-            err = _read_dir(p, n, &ls)
+            err = _read_dir(p, n, &ls, stat_files)
         if err == NO_MEMORY:
             raise MemoryError()
         if err:
             report.append((REPORT_ERROR, rel, os.strerror(err)))
             return None
-        return _entries(&ls, rel, report)
+        return _entries(&ls, rel, report, stat_files)
     finally:
         free(ls.entries)
         free(ls.names)
@@ -547,16 +654,19 @@ cdef object _root_key(bytes root):
     return (st.st_dev, st.st_ino)
 
 
-def walk(root, max_depth=25, report=None):
+def walk(root, max_depth=25, report=None, stat_files=True):
     """Yield `(dir_rel, files, subdirs)` depth-first; files are `(name, size, mtime_ns)`.
 
     Entries are sorted by name. Directories deeper than `max_depth`, symlink loops and
     unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
+    With `stat_files=False` an entry the directory itself types as a regular file is not
+    stat'ed: its size and mtime are UNKNOWN (every file's are, for one result shape).
     """
     root_b = _fs_path(root) if type(root) is str else None
     if root_b is None or type(max_depth) is not int:
-        yield from _pyscan.walk(root, max_depth, report)
+        yield from _pyscan.walk(root, max_depth, report, stat_files)
         return
+    cdef bint stat_all = stat_files
     if report is None:
         report = []
     top = _root_key(root_b)
@@ -566,7 +676,7 @@ def walk(root, max_depth=25, report=None):
     stack = [("", root_b, 0, (top,))]
     while stack:
         rel, path, depth, ancestors = stack.pop()
-        listed = _list_dir(path, rel, report)
+        listed = _list_dir(path, rel, report, stat_all)
         if listed is None:
             continue
         files, dirs = listed

@@ -1,5 +1,6 @@
 """Pure-Python twin of the compiled hot path; same API and results as `_cscan`."""
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -8,6 +9,8 @@ from urllib.parse import quote
 KIND_NONE, KIND_STRM, KIND_META = 0, 1, 2
 CMP_EQUAL, CMP_DIFFERENT, CMP_MISSING, CMP_ERROR = 0, 1, 2, 3
 REPORT_ERROR, REPORT_DEPTH, REPORT_LOOP = "error", "depth", "loop"
+STAT_BROKEN = "broken"  # stat_files: there, but not a regular file, or the stat failed
+UNKNOWN = -1  # walk(stat_files=False): the size and mtime of a file that was not stat'ed
 TEMP_SUFFIX = ".strmsync-tmp"
 
 
@@ -89,18 +92,58 @@ def compare_files(paths: list, expected: list) -> list:
     """For each path, CMP_EQUAL/CMP_DIFFERENT/CMP_MISSING/CMP_ERROR against expected bytes."""
     out = []
     for path, want in zip(paths, expected, strict=True):
+        # os.open/os.read rather than open(): no buffered file object, no isatty or lseek.
         try:
-            with open(path, "rb") as fh:
-                if os.fstat(fh.fileno()).st_size != len(want):
-                    out.append(CMP_DIFFERENT)
-                    continue
-                out.append(CMP_EQUAL if fh.read() == want else CMP_DIFFERENT)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             out.append(CMP_MISSING)
-        except IsADirectoryError:
-            out.append(CMP_ERROR)
+            continue
         except OSError:
             out.append(CMP_ERROR)
+            continue
+        try:
+            out.append(_compare_fd(fd, want))
+        except OSError:
+            out.append(CMP_ERROR)
+        finally:
+            os.close(fd)
+    return out
+
+
+def _compare_fd(fd: int, want: bytes) -> int:
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode):
+        return CMP_ERROR
+    if st.st_size != len(want):
+        return CMP_DIFFERENT
+    chunks, got = [], 0
+    while True:
+        # One byte more than remains shows a file grown since fstat; a read that stops at
+        # the size fstat gave is the whole file (the compiled build skips the final read).
+        ask = len(want) - got + 1
+        chunk = os.read(fd, ask)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+        if got > len(want) or (got == len(want) and len(chunk) < ask):
+            break
+    return CMP_EQUAL if b"".join(chunks) == want else CMP_DIFFERENT
+
+
+def stat_files(paths: list) -> list:
+    """For each path, `(size, mtime_ns)` of a regular file, None if missing, else STAT_BROKEN."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        except OSError:
+            out.append(STAT_BROKEN)
+            continue
+        out.append((st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else STAT_BROKEN)
     return out
 
 
@@ -138,17 +181,18 @@ def write_files(paths: list, datas: list) -> list:
 
 
 def _discard(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
-def walk(root: str, max_depth: int = 25, report: list | None = None) -> Iterator[tuple]:
+def walk(root: str, max_depth: int = 25, report: list | None = None,
+         stat_files: bool = True) -> Iterator[tuple]:
     """Yield `(dir_rel, files, subdirs)` depth-first; files are `(name, size, mtime_ns)`.
 
     Entries are sorted by name. Directories deeper than `max_depth`, symlink loops and
     unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
+    With `stat_files=False` an entry the directory itself types as a regular file is not
+    stat'ed: its size and mtime are UNKNOWN (every file's are, for one result shape).
     """
     if report is None:
         report = []
@@ -160,7 +204,7 @@ def walk(root: str, max_depth: int = 25, report: list | None = None) -> Iterator
     stack = [("", 0, ((top.st_dev, top.st_ino),))]
     while stack:
         rel, depth, ancestors = stack.pop()
-        listed = _list_dir(root, rel, report)
+        listed = _list_dir(root, rel, report, stat_files)
         if listed is None:
             continue
         files, dirs = listed
@@ -181,15 +225,18 @@ def walk(root: str, max_depth: int = 25, report: list | None = None) -> Iterator
         stack.extend(reversed(children))
 
 
-def _list_dir(root: str, rel: str, report: list):
+def _list_dir(root: str, rel: str, report: list, stat_files: bool):
     path = f"{root}/{rel}" if rel else root
     try:
-        names = sorted(os.listdir(path))
+        names = _names(path, stat_files)
     except OSError as exc:
         report.append((REPORT_ERROR, rel, exc.strerror or str(exc)))
         return None
     files, dirs = [], []
-    for name in names:
+    for name, regular in names:
+        if regular:
+            files.append((name, UNKNOWN, UNKNOWN))
+            continue
         try:
             st = os.stat(f"{path}/{name}")
         except FileNotFoundError:
@@ -201,5 +248,22 @@ def _list_dir(root: str, rel: str, report: list):
         if stat.S_ISDIR(st.st_mode):
             dirs.append((name, st))
         elif stat.S_ISREG(st.st_mode):
-            files.append((name, st.st_size, st.st_mtime_ns))
+            files.append((name, UNKNOWN, UNKNOWN) if not stat_files
+                         else (name, st.st_size, st.st_mtime_ns))
     return files, dirs
+
+
+def _names(path: str, stat_files: bool) -> list:
+    """`(name, regular)` sorted by name; regular when the directory entry says so and
+    `stat_files` is off (directories, symlinks and untyped entries still need a stat)."""
+    if stat_files:
+        return [(name, False) for name in sorted(os.listdir(path))]
+    with os.scandir(path) as entries:
+        return sorted((entry.name, _typed_regular(entry)) for entry in entries)
+
+
+def _typed_regular(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False  # the stat that follows reports it

@@ -234,6 +234,35 @@ def test_compare_files_needs_matching_lengths(impl):
         impl.compare_files(["/nonexistent"], [])
 
 
+def test_compare_files_sees_a_longer_or_shorter_file(impl, tmp_path):
+    (tmp_path / "a.strm").write_bytes(b"x" * 40000)  # longer than one read
+    paths = [f"{tmp_path}/a.strm"] * 3
+    assert impl.compare_files(paths, [b"x" * 40000, b"x" * 39999, b"x" * 40001]) == [
+        impl.CMP_EQUAL, impl.CMP_DIFFERENT, impl.CMP_DIFFERENT]
+
+
+def test_stat_files(impl, tmp_path):
+    (tmp_path / "a.nfo").write_bytes(b"12345")
+    os.utime(tmp_path / "a.nfo", ns=(1, 1_600_000_000_123_456_789))
+    (tmp_path / "dir.nfo").mkdir()
+    os.symlink("a.nfo", tmp_path / "link.nfo")
+    os.symlink("nowhere", tmp_path / "dangling.nfo")
+    os.mkfifo(tmp_path / "fifo.nfo")
+    names = ["a.nfo", "link.nfo", "missing.nfo", "dangling.nfo", "dir.nfo", "fifo.nfo",
+             "a.nfo/x", "missing/x"]
+    assert impl.stat_files([f"{tmp_path}/{name}" for name in names]) == [
+        (5, 1_600_000_000_123_456_789),
+        (5, 1_600_000_000_123_456_789),
+        None,
+        None,
+        impl.STAT_BROKEN,
+        impl.STAT_BROKEN,
+        impl.STAT_BROKEN,
+        None,
+    ]
+    assert impl.stat_files([]) == []
+
+
 def test_write_files_replaces_atomically(impl, tmp_path):
     target = tmp_path / "Film.strm"
     target.write_bytes(b"old text that is longer")
@@ -332,6 +361,28 @@ def test_walk_tree(impl, tmp_path):
     ]
 
 
+def test_walk_without_stats_types_files_from_the_directory(impl, tmp_path):
+    root = str(tmp_path)
+    _library(root)
+    os.symlink("b.mkv", f"{root}/alias.mkv")
+    unknown = (impl.UNKNOWN, impl.UNKNOWN)
+    report = []
+    result = list(impl.walk(root, max_depth=2, report=report, stat_files=False))
+    assert result == [
+        ("", [("alias.mkv", *unknown), ("b.mkv", *unknown)], ["A", "linkdir"]),
+        ("A", [("x.nfo", *unknown)], ["deeper"]),
+        ("A/deeper", [], ["deepest"]),
+        ("linkdir", [], ["deepest"]),
+        ("linkdir/deepest", [("z.mkv", *unknown)], []),
+    ]
+    assert report == [
+        ("error", "self", os.strerror(errno.ELOOP)),
+        ("loop", "back", "symlink loop"),
+        ("loop", "A/up", "symlink loop"),
+        ("depth", "A/deeper/deepest", "deeper than 2 levels"),
+    ]
+
+
 def test_walk_missing_root(impl, tmp_path):
     report = []
     assert list(impl.walk(f"{tmp_path}/absent", report=report)) == []
@@ -387,12 +438,13 @@ def _as_nobody(fn, *args):
     return pickle.loads(data)
 
 
-def _walk_with_report(module, root):
+def _walk_with_report(module, root, stat_files=True):
     report = []
-    return list(module.walk(root, report=report)), report
+    return list(module.walk(root, report=report, stat_files=stat_files)), report
 
 
-def test_walk_reports_unreadable_directories(impl):
+@pytest.mark.parametrize("stat_files", [True, False])
+def test_walk_reports_unreadable_directories(impl, stat_files):
     with tempfile.TemporaryDirectory() as base:
         os.chmod(base, 0o755)
         os.makedirs(f"{base}/locked/inner")
@@ -403,15 +455,20 @@ def test_walk_reports_unreadable_directories(impl):
         os.chmod(f"{base}/listonly", stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         try:
             if os.geteuid() == 0:
-                walked, report = _as_nobody(_walk_with_report, impl, base)
+                walked, report = _as_nobody(_walk_with_report, impl, base, stat_files)
             else:
-                walked, report = _walk_with_report(impl, base)
+                walked, report = _walk_with_report(impl, base, stat_files)
         finally:
             os.chmod(f"{base}/locked", 0o755)
             os.chmod(f"{base}/listonly", 0o755)
     denied = os.strerror(errno.EACCES)
-    assert walked == [("", [], ["listonly", "locked"]), ("listonly", [], [])]
-    assert report == [("error", "listonly/f.mkv", denied), ("error", "locked", denied)]
+    if stat_files:
+        assert walked == [("", [], ["listonly", "locked"]), ("listonly", [], [])]
+        assert report == [("error", "listonly/f.mkv", denied), ("error", "locked", denied)]
+    else:  # the listing types f.mkv as a regular file: no stat, so nothing to deny
+        unknown = ("f.mkv", impl.UNKNOWN, impl.UNKNOWN)
+        assert walked == [("", [], ["listonly", "locked"]), ("listonly", [unknown], [])]
+        assert report == [("error", "locked", denied)]
 
 
 # ----------------------------------------------------------------------------- agreement
@@ -475,6 +532,10 @@ def test_build_strm_agrees(cy, mode, base, rel):
         ("build_strm", (None, "http://x", "a")),
         ("compare_files", (["/a\x00b"], [b""])),
         ("compare_files", (["/a"], ["text"])),
+        ("compare_files", (["/a", "/b"], [b""])),
+        ("stat_files", (["/a\x00b"],)),
+        ("stat_files", ([b"/nonexistent", "/tmp/\ud800"],)),
+        ("stat_files", (None,)),
         ("write_files", (["/a\x00b"], [b""])),
         ("write_files", ([b"/a"], [b""])),
     ],
@@ -489,6 +550,7 @@ def test_walk_with_odd_root_fails_alike(cy):
 
     for root in ("/a\x00b", b"/nonexistent", "/tmp/\ud800"):
         assert outcome(walked, cy, root) == outcome(walked, _pyscan, root)
+    assert outcome(list, cy.walk("/tmp", "1")) == outcome(list, _pyscan.walk("/tmp", "1"))
 
 
 file_states = st.lists(
@@ -514,6 +576,37 @@ def test_compare_files_agrees(cy, states):
             paths.append(path)
             expected.append(content if i % 2 else want)
         assert cy.compare_files(paths, expected) == _pyscan.compare_files(paths, expected)
+
+
+stat_states = st.lists(
+    st.sampled_from(["file", "empty", "missing", "dir", "fifo", "link", "dangling", "under"]),
+    max_size=8,
+)
+
+
+@with_files
+@given(stat_states, st.integers(-(2**40), 2**62))
+def test_stat_files_agrees(cy, states, mtime_ns):
+    with tempfile.TemporaryDirectory() as base:
+        with open(f"{base}/target", "wb") as fh:
+            fh.write(b"content")
+        paths = []
+        for i, state in enumerate(states):
+            path = f"{base}/{i}"
+            if state in ("file", "empty"):
+                with open(path, "wb") as fh:
+                    fh.write(b"x" * (i + 1) if state == "file" else b"")
+                os.utime(path, ns=(mtime_ns, mtime_ns))
+            elif state == "dir":
+                os.mkdir(path)
+            elif state == "fifo":
+                os.mkfifo(path)
+            elif state in ("link", "dangling"):
+                os.symlink("target" if state == "link" else "nowhere", path)
+            elif state == "under":
+                path = f"{base}/target/{i}"
+            paths.append(path)
+        assert cy.stat_files(paths) == _pyscan.stat_files(paths)
 
 
 @with_files
@@ -564,15 +657,22 @@ def _materialise(path, node):
 
 
 @with_files
-@given(st.dictionaries(entry_names, trees, max_size=5), st.integers(0, 4))
-def test_walk_agrees(cy, tree, max_depth):
+@given(st.dictionaries(entry_names, trees, max_size=5), st.integers(0, 4), st.booleans())
+def test_walk_agrees(cy, tree, max_depth, stat_files):
     with tempfile.TemporaryDirectory() as base:
         _materialise(f"{base}/root", tree)
         results = []
         for module in (_pyscan, cy):
             report = []
-            results.append((list(module.walk(f"{base}/root", max_depth, report)), report))
+            walked = list(module.walk(f"{base}/root", max_depth, report, stat_files))
+            results.append((walked, report))
         assert results[0] == results[1]
+        if not stat_files:  # the same tree as a stat'ing walk, without the sizes and times
+            full = list(_pyscan.walk(f"{base}/root", max_depth, []))
+            assert results[0][0] == [
+                (rel, [(name, cy.UNKNOWN, cy.UNKNOWN) for name, *_ in files], subdirs)
+                for rel, files, subdirs in full
+            ]
 
 
 def test_walk_is_lazy_and_threads_do_not_interfere(cy, tmp_path):

@@ -218,6 +218,7 @@ def test_a_crash_mid_write_keeps_the_old_file_and_the_next_run_cleans_up(
     # The pure twin calls os.replace from Python, so the crash can be placed exactly.
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent),
            "STRMSYNC_NO_EXTENSIONS": "1"}
+    env.pop("STRMSYNC_REQUIRE_EXTENSIONS", None)  # it would override the switch to the twin
     subprocess.run([sys.executable, "-m", "strmsync", *args, "--mount-prefix", "/old"],
                    check=True, env=env, capture_output=True)
     killed = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, *args, "--mount-prefix", "/new"],

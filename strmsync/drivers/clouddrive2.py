@@ -55,7 +55,7 @@ class CloudDrive2Driver(RemoteDriver):
     def open(self, rel: str, extra=None) -> BinaryIO:
         """Download a file over HTTP from its download URL."""
         if self._session is None:
-            self._session = new_session(self.policy)
+            self._session = new_session(self.policy, self.base)
         url = self.links.url(self.remote_path(rel), self.base)
         return self.gate.call(lambda: open_download(self._session, url, self.policy),
                               "download")

@@ -36,7 +36,7 @@ def walk(list_page: PageLister, max_depth: int, report: ScanReport,
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="strmsync-walk")
     pending: deque = deque([("", 0, 1, None)])
     running: dict[Future, tuple] = {}
-    window = 2 * max(1, workers)
+    window = 4 * max(1, workers)
     try:
         while pending or running:
             while pending and len(running) < window:

@@ -1,9 +1,11 @@
 """The engine driven directly: fault injection on the source, planning with literals."""
 
+import os
 import threading
 
 import pytest
 
+import _fastscan
 from strmsync.config import SyncOptions
 from strmsync.drivers import Listing, LocalDriver
 from strmsync.engine import JobSpec, Progress, Run
@@ -114,6 +116,49 @@ def test_names_that_would_escape_are_rejected(store, source, target):
     assert [p for p in tree(target.parent) if p.endswith(".strm")] == ["target/ok.strm"]
     assert not (target.parent.parent / "evil.strm").exists()
     assert tree(target) == {"ok.strm": str(source / "ok.mkv").encode()}
+
+
+def test_local_listings_skip_the_stat_and_copies_still_get_the_source_stats(
+        store, source, target):
+    make_files(source, {"f/a.mkv": "v", "f/a.nfo": "12345", "f/poster.jpg": "jpg"})
+    os.utime(source / "f/a.nfo", ns=(1, 1_600_000_000_123_456_789))
+    assert LocalDriver(str(source)).list_dir("f").files == [
+        (name, _fastscan.UNKNOWN, _fastscan.UNKNOWN) for name in ("a.mkv", "a.nfo", "poster.jpg")]
+    summary = run_job(store, source, target)
+    assert summary.counts["meta_copied"] == 2 and summary.counts["created"] == 1
+    assert (target / "f/a.nfo").stat().st_mtime_ns == 1_600_000_000_123_456_789
+    assert store.load_manifest(1)["f/a.nfo"] == ("meta", None, 5, 1_600_000_000_123_456_789)
+    assert run_job(store, source, target).counts["skipped"] == 3
+    (source / "f/a.nfo").unlink()  # cleanup recognises the copy by the recorded stats
+    summary = run_job(store, source, target)
+    assert summary.counts["deleted"] == 1 and not (target / "f/a.nfo").exists()
+
+
+def test_meta_update_compares_with_the_source_stats(store, source, target):
+    make_files(source, {"a.mkv": "v", "a.nfo": "old"})
+    run_job(store, source, target, meta_update="update")
+    assert run_job(store, source, target, meta_update="update").counts["meta_copied"] == 0
+    (source / "a.nfo").write_bytes(b"newer")
+    summary = run_job(store, source, target, meta_update="update")
+    assert summary.counts["meta_copied"] == 1 and (target / "a.nfo").read_bytes() == b"newer"
+    assert (target / "a.nfo").stat().st_mtime_ns == (source / "a.nfo").stat().st_mtime_ns
+    assert run_job(store, source, target, meta_update="update").counts["meta_copied"] == 0
+
+
+def test_a_metadata_source_that_cannot_be_stated_fails_alone(store, source, target):
+    make_files(source, {"a.mkv": "v", "a.nfo": "n", "b.nfo": "n", "c.nfo": "n"})
+
+    class VanishingDriver(LocalDriver):
+        def stat_files(self, rels):
+            found = dict(zip(rels, super().stat_files(rels), strict=True))
+            return [{"a.nfo": None, "b.nfo": _fastscan.STAT_BROKEN}.get(rel, found[rel])
+                    for rel in rels]
+
+    summary = run_job(store, source, target, VanishingDriver(str(source)))
+    assert summary.status == "partial" and summary.counts["failed"] == 2
+    assert summary.counts["meta_copied"] == 1 and summary.counts["created"] == 1
+    assert sorted(tree(target)) == ["a.strm", "c.nfo"]
+    assert set(store.load_manifest(1)) == {"a.strm", "c.nfo"}
 
 
 def test_concurrency_and_progress(store, source, target):

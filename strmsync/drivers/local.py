@@ -14,7 +14,12 @@ log = logging.getLogger(__name__)
 
 
 class LocalDriver:
-    """Walks a local directory tree with the compiled hot path."""
+    """Walks a local directory tree with the compiled hot path.
+
+    Listings leave file sizes and mtimes `_fastscan.UNKNOWN`: the walk stats no regular
+    file, and the engine asks `stat_files` for the few it needs (metadata it copies or
+    compares), so a no-op resync costs no stat per source file.
+    """
 
     kind = "local"
     capabilities = frozenset({"watch", "download"})
@@ -35,7 +40,7 @@ class LocalDriver:
         if not os.path.isdir(self.root):
             raise FatalError(f"source: not a directory: {self.root}")
         raw: list = []
-        for rel, files, subdirs in _fastscan.walk(self.root, max_depth, raw):
+        for rel, files, subdirs in _fastscan.walk(self.root, max_depth, raw, stat_files=False):
             self._sort_report(raw, report)
             yield Listing(rel, files, subdirs)
         self._sort_report(raw, report)
@@ -57,7 +62,7 @@ class LocalDriver:
         if not os.path.isdir(path):
             return None
         raw: list = []
-        walker = _fastscan.walk(path, 0, raw)
+        walker = _fastscan.walk(path, 0, raw, stat_files=False)
         try:
             first = next(walker, None)
         finally:
@@ -66,6 +71,10 @@ class LocalDriver:
         if errors or first is None:
             raise ListingError(f"{rel or '/'}: {errors[0][2] if errors else 'cannot list'}")
         return Listing(rel, first[1], first[2])
+
+    def stat_files(self, rels: list) -> list:
+        """`(size, mtime_ns)` of each source file; None if gone, STAT_BROKEN if unreadable."""
+        return _fastscan.stat_files([_fastscan.join_relpath(self.root, rel) for rel in rels])
 
     def strm_text(self, rel: str, mode: str, extra=None) -> str:
         """`path`: the file's absolute path; `mount`: under the mount prefix; `url`: a link."""

@@ -3,9 +3,10 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
+import _fastscan
 from strmsync.config import SyncOptions
 from strmsync.drivers.base import Driver
-from strmsync.engine.plan import STRM, plan_item
+from strmsync.engine.plan import META, STRM, plan_item
 from strmsync.engine.writer import TargetWriter
 from strmsync.errors import FatalError
 
@@ -28,8 +29,12 @@ def process_batch(items: list, manifest: dict, options: SyncOptions, writer: Tar
     """Observe, plan and apply one batch; only FatalError escapes, per-file errors are kept."""
     outcome = BatchOutcome()
     observed = writer.observe(items, read_strm)
+    unreadable = _stat_sources(items, observed, manifest, options, driver)
     writes, copies = [], []
-    for item, seen in zip(items, observed, strict=True):
+    for i, (item, seen) in enumerate(zip(items, observed, strict=True)):
+        if unreadable and i in unreadable:
+            outcome.failures.append((item.target_rel, unreadable[i]))
+            continue
         action, record = plan_item(item, seen, manifest.get(item.target_rel), options)
         if action == "fail":
             outcome.failures.append((item.target_rel, "target exists but is not a regular file"))
@@ -50,6 +55,35 @@ def process_batch(items: list, manifest: dict, options: SyncOptions, writer: Tar
     _write_strm(writes, writer, outcome)
     _copy_meta(copies, writer, driver, outcome)
     return outcome
+
+
+def _stat_sources(items: list, observed: list, manifest: dict, options: SyncOptions,
+                  driver: Driver) -> dict:
+    """Learn the size and mtime of the metadata sources planning needs and the listing left
+    UNKNOWN: those to copy (the copy gets the mtime, the manifest both) and, with
+    meta_update "update", those to compare. `{index: why}` for sources that cannot be stat'ed.
+
+    A driver whose listings leave sizes UNKNOWN (the local one: its walk stats no regular
+    file) offers `stat_files(rels)`; remote listings always carry sizes.
+    """
+    if options.meta_mode == "none":
+        return {}
+    update = options.meta_update == "update"
+    wanted = [i for i, (item, seen) in enumerate(zip(items, observed, strict=True))
+              if item.kind == META and item.size == _fastscan.UNKNOWN and (
+                  seen is None or (update and type(seen) is tuple
+                                   and item.target_rel in manifest))]
+    if not wanted:
+        return {}
+    unreadable = {}
+    stats = driver.stat_files([items[i].source_rel for i in wanted])
+    for i, stat in zip(wanted, stats, strict=True):
+        if type(stat) is tuple:
+            items[i].size, items[i].mtime_ns = stat
+        else:
+            unreadable[i] = ("source gone since it was listed" if stat is None
+                             else "source is not a readable regular file")
+    return unreadable
 
 
 def _write_strm(writes: list, writer: TargetWriter, outcome: BatchOutcome) -> None:

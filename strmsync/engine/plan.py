@@ -10,7 +10,10 @@ STRM, META = "strm", "meta"
 KIND_NAMES = {_fastscan.KIND_STRM: STRM, _fastscan.KIND_META: META}
 
 # What the writer observed about a target file before planning.
-EQUAL, DIFFERENT, MISSING, PRESENT, BROKEN = "equal", "different", "missing", "present", "broken"
+EQUAL, DIFFERENT, MISSING, PRESENT = "equal", "different", "missing", "present"
+# Not a regular file, or unreadable. `stat_files`' own marker, so the writer can hand its
+# results to planning as they are: None (missing), BROKEN or (size, mtime_ns).
+BROKEN = _fastscan.STAT_BROKEN
 OBSERVED_STRM = {
     _fastscan.CMP_EQUAL: EQUAL,
     _fastscan.CMP_DIFFERENT: DIFFERENT,

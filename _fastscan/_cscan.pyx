@@ -30,6 +30,11 @@ from posix.unistd cimport close, read, unlink, write
 
 
 cdef extern from "Python.h":
+    ctypedef unsigned char Py_UCS1
+    ctypedef unsigned short Py_UCS2
+    enum:
+        PyUnicode_1BYTE_KIND
+        PyUnicode_2BYTE_KIND
     bint PyUnicode_IS_ASCII(object)
     object PyUnicode_DecodeFSDefaultAndSize(const char *, Py_ssize_t)
     object PyUnicode_EncodeFSDefault(object)
@@ -96,29 +101,60 @@ def safe_relpath(path):
     return _safe_relpath(<str>path)
 
 
+ctypedef fused uchar:
+    Py_UCS1
+    Py_UCS2
+    Py_UCS4
+
+cdef enum:
+    SEG_NUL = 1      # a NUL anywhere
+    SEG_DOTDOT = 2   # a ".." segment
+    SEG_UNCLEAN = 4  # an empty or "." segment: normalise
+
+
+cdef int _scan_segments(const uchar *s, Py_ssize_t n, Py_ssize_t *kept) noexcept nogil:
+    # One pass over the characters of one kind (no PyUnicode_READ switch per character):
+    # safe_relpath runs twice per item of a run (mapping, then joining under the root).
+    cdef Py_ssize_t i = 0, start
+    cdef int flags = 0
+    kept[0] = 0
+    while True:
+        start = i
+        while i < n and s[i] != 47:  # "/"
+            if s[i] == 0:
+                flags |= SEG_NUL
+            i += 1
+        if i == start or (i - start == 1 and s[start] == 46):  # "" or "."
+            flags |= SEG_UNCLEAN
+        elif i - start == 2 and s[start] == 46 and s[start + 1] == 46:  # ".."
+            flags |= SEG_DOTDOT
+        else:
+            kept[0] += 1
+        if i >= n:
+            return flags
+        i += 1
+
+
 cdef str _safe_relpath(str path):
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(path), i, start = 0, kept = 0
-    cdef int kind = PyUnicode_KIND(path)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(path), kept
+    cdef int kind = PyUnicode_KIND(path), flags
     cdef void *data = PyUnicode_DATA(path)
-    cdef bint clean = True
-    if "\x00" in path:
+    if kind == PyUnicode_1BYTE_KIND:
+        flags = _scan_segments(<const Py_UCS1 *>data, n, &kept)
+    elif kind == PyUnicode_2BYTE_KIND:
+        flags = _scan_segments(<const Py_UCS2 *>data, n, &kept)
+    else:
+        flags = _scan_segments(<const Py_UCS4 *>data, n, &kept)
+    # The twin's order of checks decides which error a path with several problems gets.
+    if flags & SEG_NUL:
         raise PathEscape(f"path contains NUL: {path!r}")
     if n and PyUnicode_READ(kind, data, 0) == u"/":
         raise PathEscape(f"absolute path where a relative one was expected: {path!r}")
-    for i in range(n + 1):
-        if i < n and PyUnicode_READ(kind, data, i) != u"/":
-            continue
-        if i - start == 2 and PyUnicode_READ(kind, data, start) == u"." \
-                and PyUnicode_READ(kind, data, start + 1) == u".":
-            raise PathEscape(f"path leaves its root: {path!r}")
-        if i == start or (i - start == 1 and PyUnicode_READ(kind, data, start) == u"."):
-            clean = False
-        else:
-            kept += 1
-        start = i + 1
+    if flags & SEG_DOTDOT:
+        raise PathEscape(f"path leaves its root: {path!r}")
     if not kept:
         raise PathEscape(f"empty path: {path!r}")
-    if clean:
+    if not flags:
         return path  # already normal: skip the split/join and its allocations
     return "/".join([seg for seg in path.split("/") if seg and seg != "."])
 
@@ -143,7 +179,7 @@ def join_relpath(root, rel):
     rel = _safe_relpath(<str>rel)
     if root == "/":
         return "/" + rel
-    return _strip_slashes(<str>root, False) + "/" + rel
+    return f"{_strip_slashes(<str>root, False)}/{rel}"  # one allocation, not two
 
 
 cdef Py_ssize_t _rfind_dot(str name):
@@ -165,8 +201,30 @@ cdef str _extension(str name):
         return ""
     for i in range(dot):
         if PyUnicode_READ(kind, data, i) != u".":
-            return PyUnicode_Substring(name, dot + 1, n).lower()
+            return _lower_tail(name, dot + 1, n)
     return ""
+
+
+cdef str _lower_tail(str name, Py_ssize_t start, Py_ssize_t end):
+    # An extension is a few ASCII letters (even in a CJK title): lower-case them here
+    # rather than through a method call (classify runs once per source file).
+    cdef str ext = PyUnicode_Substring(name, start, end)
+    cdef const Py_UCS1 *src
+    cdef Py_UCS1 *dst
+    cdef Py_ssize_t i, n = end - start
+    if not PyUnicode_IS_ASCII(ext):
+        return ext.lower()
+    src = PyUnicode_1BYTE_DATA(ext)
+    for i in range(n):
+        if 65 <= src[i] <= 90:  # "A".."Z"
+            break
+    else:
+        return ext
+    out = PyUnicode_New(n, 127)
+    dst = PyUnicode_1BYTE_DATA(out)
+    for i in range(n):
+        dst[i] = src[i] + 32 if 65 <= src[i] <= 90 else src[i]
+    return out
 
 
 def classify(name, media_exts, meta_exts):
@@ -192,7 +250,7 @@ def target_name(name, kind):
         stop = _rfind_dot(<str>name)
         if stop < 0:  # the twin's name[:-1]
             stop = max(PyUnicode_GET_LENGTH(name) - 1, 0)
-        return PyUnicode_Substring(name, 0, stop) + ".strm"
+        return f"{PyUnicode_Substring(name, 0, stop)}.strm"
     return name
 
 

@@ -30,7 +30,7 @@ def walk(list_page: PageLister, max_depth: int, report: ScanReport,
          workers: int) -> Iterator[Listing]:
     """Yield a Listing per folder page as soon as it is listed, breadth-first.
 
-    At most `2 * workers` pages are listed or waiting to be consumed at any time, so memory
+    At most `4 * workers` pages are listed or waiting to be consumed at any time, so memory
     holds a few pages plus the names of folders still to visit, never the whole tree.
     """
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="strmsync-walk")

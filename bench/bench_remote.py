@@ -1,0 +1,213 @@
+"""Benchmark the remote drivers: a full sync and a no-op resync from each stand-in server.
+
+A library of N files in F folders (root and F/100 group folders included) is served by the
+OpenList and the CloudDrive2 stand-in, each in its own process with LATENCY per API call.
+`strmsync sync openlist://… / clouddrive2://…` runs as a child process, as a user runs it,
+with `--strm url` and `--list-concurrency K`. For each step the report gives the wall
+time, the calls the server received (listings per folder, per-file calls), the peak
+number of calls in flight, and the ratio of the wall time to the ideal
+F × LATENCY ÷ K (every folder listed once, K at a time, nothing else costing anything).
+
+Run: `python bench/bench_remote.py --n 100000 --folders 10000 --out bench/results/remote.json`
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+USER, PASSWORD = "bench", "bench-password"
+PER_FILE_ENDPOINTS = ("fs/get", "GetDownloadUrlPath", "FindFileByPath")
+
+
+def build_library(root: str, files: int, folders: int) -> str:
+    """Write `files` small .mkv files into `folders` folders under root/lib/Library."""
+    library = os.path.join(root, "lib", "Library")
+    groups = max(1, (folders - 1) // 101)
+    leaves = folders - 1 - groups
+    for leaf in range(leaves):
+        os.makedirs(os.path.join(library, f"g{leaf % groups:03d}", f"title {leaf:05d}"))
+    for number in range(files):
+        leaf = number % leaves
+        path = os.path.join(library, f"g{leaf % groups:03d}", f"title {leaf:05d}",
+                            f"e{number:06d}.mkv")
+        with open(path, "wb") as fh:
+            fh.write(b"v")
+    return library
+
+
+def serve(kind: str, storage: str, latency: float, conn) -> None:
+    """Child process: run one stand-in and answer `stats`/`reset`/`stop` on `conn`."""
+    sys.path.insert(0, REPO)
+    from tests.standins import CloudDrive2StandIn, OpenListStandIn, User
+
+    if kind == "openlist":
+        server = OpenListStandIn(storage, users=[User(USER, PASSWORD, "/lib")])
+    else:
+        server = CloudDrive2StandIn(storage, username=USER, password=PASSWORD,
+                                    batch_size=1000, max_workers=64)
+    server.start()
+    server.faults.latency = latency
+    conn.send(server.url if kind == "openlist" else server.address)
+    while True:
+        command = conn.recv()
+        if command == "stats":
+            traffic = server.traffic
+            conn.send({"calls": dict(traffic.calls), "peak_in_flight": traffic.peak_in_flight,
+                       "cpu_s": time.process_time(),
+                       "folders_listed": len(traffic.list_calls),
+                       "max_lists_per_folder": max(traffic.list_calls.values(), default=0)})
+        elif command == "reset":
+            server.traffic.reset()
+            conn.send("ok")
+        else:
+            server.stop()
+            conn.send("stopped")
+            return
+
+
+def source_url(kind: str, where: str) -> str:
+    """The `strmsync sync` source URL for the stand-in at `where`."""
+    if kind == "openlist":
+        return f"openlist://{USER}:{PASSWORD}@{where.split('//', 1)[1]}/Library"
+    return f"clouddrive2://{USER}:{PASSWORD}@{where}/lib/Library"
+
+
+def run_sync(url: str, target: str, data: str, concurrency: int) -> dict:
+    """Run `strmsync sync` as a child; its summary plus wall time and peak RSS."""
+    argv = [sys.executable, "-m", "strmsync", "sync", url, target, "--data", data, "--json",
+            "--strm", "url", "--meta", "none", "--list-concurrency", str(concurrency),
+            "--concurrency", str(concurrency)]
+    env = {**os.environ, "PYTHONPATH": REPO}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        child = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+        # wait4 rather than wait: it also gives the child's own peak RSS.
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        printed, errors = out.read().decode(), err.read().decode()
+    lines = printed.strip().splitlines()
+    summary = json.loads(lines[-1]) if lines else {}
+    if child.returncode != 0:
+        summary["stderr"] = errors[-2000:]
+    summary["wall_s"] = round(wall, 2)
+    summary["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    summary["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
+    return summary
+
+
+def bench_kind(kind: str, storage: str, work: str, args) -> dict:
+    """Both steps against one stand-in; returns the figures."""
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(kind, storage, args.latency, theirs), daemon=True)
+    server.start()
+    where = ours.recv()
+    url = source_url(kind, where)
+    target, data = os.path.join(work, f"target-{kind}"), os.path.join(work, f"data-{kind}")
+    for leftover in (target, data):  # a kept work directory keeps only the library
+        shutil.rmtree(leftover, ignore_errors=True)
+    ideal = args.folders * args.latency / args.concurrency
+    steps = {}
+    try:
+        for step in ("first", "noop"):
+            ours.send("reset")
+            ours.recv()
+            ours.send("stats")
+            before = ours.recv()["cpu_s"]
+            summary = run_sync(url, target, data, args.concurrency)
+            ours.send("stats")
+            stats = ours.recv()
+            stats["cpu_s"] -= before
+            steps[step] = describe(summary, stats, ideal, args)
+    finally:
+        ours.send("stop")
+        ours.recv()
+        server.join(10)
+    return {"ideal_s": round(ideal, 2), **steps}
+
+
+def describe(summary: dict, stats: dict, ideal: float, args) -> dict:
+    """One step's figures."""
+    calls = stats["calls"]
+    listings = calls.get("fs/list", 0) + calls.get("GetSubFiles", 0)
+    return {
+        "status": summary.get("status"), "wall_s": summary["wall_s"],
+        "run_s": summary.get("duration_s"), "ratio_to_ideal": round(summary["wall_s"] / ideal, 3),
+        "created": summary.get("created"), "skipped": summary.get("skipped"),
+        "calls": calls, "calls_total": sum(calls.values()), "listing_calls": listings,
+        "folders_listed": stats["folders_listed"],
+        "max_lists_per_folder": stats["max_lists_per_folder"],
+        "per_file_calls": {k: calls[k] for k in PER_FILE_ENDPOINTS if k in calls},
+        "peak_in_flight": stats["peak_in_flight"], "peak_rss_mb": summary.get("peak_rss_mb"),
+        "client_cpu_s": summary.get("cpu_s"), "server_cpu_s": round(stats["cpu_s"], 2),
+        **({"stderr": summary["stderr"]} if "stderr" in summary else {}),
+    }
+
+
+def report(results: dict, args) -> str:
+    """The figures as a plain-text table."""
+    lines = [f"N={args.n} files in F={args.folders} folders, latency {args.latency * 1000:.0f}"
+             f" ms/call, concurrency {args.concurrency}, CPUs {os.cpu_count()}", ""]
+    head = (f"{'source':<12}{'step':<7}{'status':<10}{'wall s':>8}{'ideal s':>9}{'ratio':>7}"
+            f"{'calls':>8}{'lists':>7}{'max/fold':>9}{'per-file':>9}{'peak':>6}{'RSS MB':>8}"
+            f"{'cpu c/s':>12}")
+    lines.append(head)
+    for kind, figures in results.items():
+        for step in ("first", "noop"):
+            f = figures[step]
+            lines.append(
+                f"{kind:<12}{step:<7}{f['status'] or '?':<10}{f['wall_s']:>8.2f}"
+                f"{figures['ideal_s']:>9.2f}{f['ratio_to_ideal']:>7.2f}{f['calls_total']:>8}"
+                f"{f['listing_calls']:>7}{f['max_lists_per_folder']:>9}"
+                f"{sum(f['per_file_calls'].values()):>9}{f['peak_in_flight']:>6}"
+                f"{f['peak_rss_mb'] or 0:>8.1f}"
+                f"{f['client_cpu_s']:>7.1f}/{f['server_cpu_s']:<4.1f}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Build the library, run both stand-ins, print (and optionally save) the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="files")
+    parser.add_argument("--folders", type=int, default=10_000, help="folders, root included")
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds per API call")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--kinds", default="openlist,clouddrive2")
+    parser.add_argument("--workdir", help="where the library and targets go (default: temp)")
+    parser.add_argument("--out", help="write the figures as JSON here")
+    args = parser.parse_args()
+    work = args.workdir or tempfile.mkdtemp(prefix="strmsync-bench-remote-")
+    try:
+        storage = os.path.join(work, "storage")
+        if not os.path.isdir(storage):
+            started = time.monotonic()
+            build_library(storage, args.n, args.folders)
+            print(f"library built in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        results = {kind: bench_kind(kind, storage, work, args)
+                   for kind in args.kinds.split(",")}
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    print(report(results, args))
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as fh:
+            json.dump({"args": vars(args), "results": results}, fh, indent=2)
+    failed = [k for k, f in results.items() if f["first"]["status"] != "succeeded"
+              or f["noop"]["status"] != "succeeded"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -71,7 +71,8 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
 
     try:
         options = SyncOptions.from_dict(job["options"])
-        driver = open_driver(store.source(job["source_id"]), job["source_root"], options)
+        driver = open_driver(store.source(job["source_id"]), job["source_root"], options,
+                             sources=store.source)
     except ConfigError as exc:
         store.start_run(run["id"], 0, "")
         store.finish_run(run["id"], "failed", {}, str(exc))

@@ -28,6 +28,11 @@ def register(commands) -> None:
     add.add_argument("--username")
     add.add_argument("--token", help=f"API token (or ${SECRET_ENV['token']})")
     add.add_argument("--password", help=f"password (or ${SECRET_ENV['password']})")
+    add.add_argument("--fallback-source",
+                     help="local: an API source to read metadata from when the mount fails")
+    add.add_argument("--fallback-root", help="local: where the root sits in the fallback source")
+    add.add_argument("--event-map",
+                     help="webhook paths to ours, e.g. /115open=/mnt/cd2/115open (comma-separated)")
     add.add_argument("--qps", type=float, help="requests per second (0 = unlimited)")
     add.add_argument("--concurrency", type=int, help="parallel requests (default 8)")
     sub.add_parser("list", help="list sources").add_argument("--json", action="store_true")
@@ -52,23 +57,18 @@ def _add(store: Store, args) -> int:
     data = {k: v for k, v in {
         "name": args.name, "kind": args.kind, "root": args.root, "url": args.url,
         "address": args.address, "username": args.username, "qps": args.qps,
+        "fallback_source": args.fallback_source, "fallback_root": args.fallback_root,
+        "event_map": args.event_map,
         "concurrency": args.concurrency,
         "token": args.token or os.environ.get(SECRET_ENV["token"]),
         "password": args.password or os.environ.get(SECRET_ENV["password"]),
     }.items() if v is not None}
-    data = {k: v for k, v in data.items() if k in _fields_of(args.kind)}
     values = validate_source(data)
     if store.source(values["name"]):
         raise ConfigError(f"name: a source called {values['name']!r} exists")
     source_id = store.add_source(values)
     print(f"source {values['name']} added (id {source_id})")
     return 0
-
-
-def _fields_of(kind: str) -> set:
-    from strmsync.sources import CONFIG_FIELDS, SECRET_FIELDS
-
-    return {"name", "kind", "qps", "concurrency", *CONFIG_FIELDS[kind], *SECRET_FIELDS[kind]}
 
 
 def _list(store: Store, args) -> int:

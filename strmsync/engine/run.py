@@ -19,7 +19,7 @@ from strmsync.engine.plan import map_names, plan_cleanup
 from strmsync.engine.progress import COUNTS, Progress
 from strmsync.engine.runlog import RunLog
 from strmsync.engine.writer import TargetWriter
-from strmsync.errors import FatalError
+from strmsync.errors import ConfigError, FatalError
 from strmsync.store import Store
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Run:
         try:
             with job_lock(self.store.path.parent / "locks", self.job.job_id):
                 status = self._locked()
-        except FatalError as exc:
+        except (FatalError, ConfigError) as exc:
             error = str(exc)
             self.log.error("run failed: %s", exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run as failed

@@ -47,6 +47,7 @@ API = (
     "quote_path",
     "build_strm",
     "compare_files",
+    "copy_files",
     "stat_files",
     "write_files",
 )
@@ -67,6 +68,7 @@ target_name = _impl.target_name
 quote_path = _impl.quote_path
 build_strm = _impl.build_strm
 compare_files = _impl.compare_files
+copy_files = _impl.copy_files
 stat_files = _impl.stat_files
 write_files = _impl.write_files
 

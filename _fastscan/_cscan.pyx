@@ -24,7 +24,8 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy, strlen
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY
 from posix.fcntl cimport open as c_open
-from posix.stat cimport S_ISDIR, S_ISREG, fstat, fstatat, struct_stat
+from posix.stat cimport S_ISDIR, S_ISREG, fstat, fstatat, futimens, struct_stat
+from posix.time cimport timespec
 from posix.stat cimport stat as stat_path
 from posix.unistd cimport close, read, unlink, write
 
@@ -72,6 +73,8 @@ cdef enum:
     # STRM texts are a few hundred bytes and .nfo files a few KiB: one read covers them,
     # and 16 KiB stays small on musl's 128 KiB thread stacks (Alpine-based add-on images).
     COMPARE_CHUNK = 16384
+    # Metadata copies: a poster in one or a few reads (a heap buffer, once per call).
+    COPY_BYTES = 262144
 
 if (CMP_EQUAL, CMP_DIFFERENT, CMP_MISSING, CMP_ERROR) != (C_EQUAL, C_DIFFERENT, C_MISSING, C_ERROR):
     raise ImportError("_fastscan._cscan: comparison codes differ from _pyscan's")
@@ -371,6 +374,7 @@ cdef int _compare_path(const char *path, const char *want, Py_ssize_t n) noexcep
 
 cdef struct Job:
     const char *path  # NULL: an odd input, done by the twin instead
+    const char *temp  # write_files: the temp sibling written, then renamed
     const char *data
     Py_ssize_t size
     int code
@@ -397,19 +401,26 @@ cdef class _Jobs:
     def __dealloc__(self):
         free(self.jobs)
 
-    cdef bint set(self, Py_ssize_t i, object path, object data, bint with_data):
-        """Fill job i; False (and a NULL path) when only the twin handles these inputs."""
+    cdef bytes set(self, Py_ssize_t i, object path, object data, bint with_data):
+        """Fill job i and return its path's bytes; None (and a NULL path) when only the
+        twin handles these inputs."""
         cdef bytes encoded = _fs_path(path) if type(path) is str else None
         cdef Job *job = &self.jobs[i]
         job.path, job.code = NULL, 0
         if encoded is None or (with_data and type(data) is not bytes):
-            return False
+            return None
         self.keep.append(encoded)
         job.path = encoded
         if with_data:
             self.keep.append(data)
             job.data, job.size = <bytes>data, len(<bytes>data)
-        return True
+        return encoded
+
+    cdef void add_temp(self, Py_ssize_t i, bytes encoded):
+        """Give job i the temp sibling its write goes through."""
+        temp = _temp_path(encoded)
+        self.keep.append(temp)
+        self.jobs[i].temp = temp
 
 
 def compare_files(paths, expected):
@@ -420,7 +431,7 @@ def compare_files(paths, expected):
     out = [None] * n
     for i in range(n):
         path, want = pairs[i]
-        if not todo.set(i, path, want, True):
+        if todo.set(i, path, want, True) is None:
             out[i] = _pyscan.compare_files([path], [want])[0]
     cdef Job *jobs = todo.jobs
     with nogil:  # the whole call's comparisons at once; other threads run meanwhile
@@ -453,7 +464,7 @@ def stat_files(paths):
     try:
         out = [None] * n
         for i in range(n):
-            if not todo.set(i, paths[i], None, False):
+            if todo.set(i, paths[i], None, False) is None:
                 out[i] = _pyscan.stat_files([paths[i]])[0]
         with nogil:  # one GIL release for the whole call, as in compare_files
             for i in range(n):
@@ -525,36 +536,173 @@ cdef int _write_path(const char *tmp, const char *path, const char *data, Py_ssi
     return err
 
 
-cdef object _write_one(object path, object data):
-    cdef bytes encoded = _fs_path(path) if type(path) is str else None
-    cdef bytes tmp
-    cdef const char *t
-    cdef const char *p
-    cdef const char *d
-    cdef Py_ssize_t n
-    cdef int err
-    if encoded is None or type(data) is not bytes:
-        return _pyscan.write_files([path], [data])[0]
-    tmp = _temp_path(encoded)
-    t, p, d, n = tmp, encoded, <bytes>data, len(<bytes>data)
-    with nogil:  # per file, so other threads' writes and comparisons run meanwhile
-        err = _write_path(t, p, d, n, True)
-    if err != NEED_DIRS:
-        return err
-    try:
-        # Rare (once per new folder): os.makedirs keeps the twin's exact semantics.
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    except OSError as exc:
-        unlink(t)
-        return exc.errno or -1
-    with nogil:
-        err = _write_path(t, p, d, n, False)
-    return err
+cdef Py_ssize_t _write_run(Job *jobs, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Write jobs from i on until one needs its directories made or is the twin's."""
+    while i < n and jobs[i].path != NULL:
+        jobs[i].code = _write_path(jobs[i].temp, jobs[i].path, jobs[i].data, jobs[i].size, True)
+        if jobs[i].code == NEED_DIRS:
+            return i
+        i += 1
+    return i
 
 
 def write_files(paths, datas):
     """Write each file atomically (temp sibling, then rename); 0 or an errno per file."""
-    return [_write_one(path, data) for path, data in zip(paths, datas, strict=True)]
+    pairs = list(zip(paths, datas, strict=True))
+    cdef Py_ssize_t n = len(pairs), i = 0, stop
+    cdef _Jobs todo = _Jobs(n)
+    cdef Job *job
+    out = [None] * n
+    for i in range(n):
+        encoded = todo.set(i, pairs[i][0], pairs[i][1], True)
+        if encoded is not None:
+            todo.add_temp(i, encoded)
+    i = 0
+    while i < n:  # in order, as the twin: a path given twice ends with its last data
+        job = &todo.jobs[i]
+        if job.path == NULL:
+            out[i] = _pyscan.write_files([pairs[i][0]], [pairs[i][1]])[0]
+            i += 1
+            continue
+        with nogil:  # a run of writes per GIL release, as in compare_files
+            stop = _write_run(todo.jobs, i, n)
+        for i in range(i, stop):
+            out[i] = todo.jobs[i].code
+        i = stop
+        if i < n and todo.jobs[i].code == NEED_DIRS:
+            out[i] = _make_dirs_and_write(&todo.jobs[i], pairs[i][0])
+            i += 1
+    return out
+
+
+cdef int _make_dirs_and_write(Job *job, str path):
+    cdef int err
+    try:
+        # Rare (once per new folder): os.makedirs keeps the twin's exact semantics.
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError as exc:
+        unlink(job.temp)
+        return exc.errno or -1
+    with nogil:
+        err = _write_path(job.temp, job.path, job.data, job.size, False)
+    return err
+
+
+cdef struct Copy:
+    const char *source  # NULL: an odd input, done by the twin instead
+    const char *dest
+    const char *temp
+    timespec mtime[2]   # atime, mtime for futimens
+    int code
+
+
+cdef int _copy_path(Copy *job, char *buf, bint first) noexcept nogil:
+    cdef int src = _open(job.source, O_RDONLY, 0), fd, err = 0
+    cdef Py_ssize_t got
+    if src < 0:
+        return errno
+    fd = _open(job.temp, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
+    if fd < 0:
+        err = errno
+        close(src)
+        if err == ENOENT and first:
+            return NEED_DIRS
+        unlink(job.temp)
+        return err
+    while True:
+        got = read(src, buf, COPY_BYTES)
+        if got < 0:
+            if errno == EINTR:
+                continue
+            err = errno
+            break
+        if got == 0:
+            break
+        err = _write_fd(fd, buf, got)
+        if err:
+            break
+    if not err and futimens(fd, job.mtime) != 0:
+        err = errno
+    if close(fd) != 0 and errno != EINTR and not err:
+        err = errno
+    close(src)
+    if not err and rename(job.temp, job.dest) != 0:
+        err = errno
+    if err:
+        unlink(job.temp)
+    return err
+
+
+cdef Py_ssize_t _copy_run(Copy *jobs, Py_ssize_t i, Py_ssize_t n, char *buf) noexcept nogil:
+    """Copy jobs from i on until one needs its directories made or is the twin's."""
+    while i < n and jobs[i].source != NULL:
+        jobs[i].code = _copy_path(&jobs[i], buf, True)
+        if jobs[i].code == NEED_DIRS:
+            return i
+        i += 1
+    return i
+
+
+def copy_files(sources, dests, mtimes_ns):
+    """Copy each file atomically (temp sibling, then rename) with the given mtime; 0 or an
+    errno per file. Missing parent folders of a destination are made."""
+    triples = list(zip(sources, dests, mtimes_ns, strict=True))
+    cdef Py_ssize_t n = len(triples), i, stop
+    cdef Copy *jobs = <Copy *>malloc(max(n, 1) * sizeof(Copy))
+    # One buffer for the whole call, on the heap: musl's thread stacks are 128 KiB.
+    cdef char *buf = <char *>malloc(COPY_BYTES)
+    keep, out = [], [None] * n
+    try:
+        if jobs == NULL or buf == NULL:
+            raise MemoryError()
+        for i in range(n):
+            _fill_copy(&jobs[i], triples[i], keep)
+        i = 0
+        while i < n:  # in order, as the twin
+            if jobs[i].source == NULL:
+                out[i] = _pyscan.copy_files(*[[part] for part in triples[i]])[0]
+                i += 1
+                continue
+            with nogil:  # a run of copies per GIL release, as in write_files
+                stop = _copy_run(jobs, i, n, buf)
+            for i in range(i, stop):
+                out[i] = jobs[i].code
+            i = stop
+            if i < n and jobs[i].code == NEED_DIRS:
+                out[i] = _make_dirs_and_copy(&jobs[i], triples[i][1], buf)
+                i += 1
+        return out
+    finally:
+        free(jobs)
+        free(buf)
+
+
+cdef void _fill_copy(Copy *job, tuple triple, list keep) except *:
+    source, dest, mtime_ns = triple
+    cdef bytes src_b = _fs_path(source) if type(source) is str else None
+    cdef bytes dest_b = _fs_path(dest) if type(dest) is str else None
+    job.source, job.code = NULL, 0
+    # Odd inputs, and mtimes the twin's os.utime would refuse, go to the twin.
+    if src_b is None or dest_b is None or type(mtime_ns) is not int \
+            or not -(2 ** 62) < mtime_ns < 2 ** 62:
+        return
+    temp = _temp_path(dest_b)
+    keep += (src_b, dest_b, temp)
+    job.source, job.dest, job.temp = src_b, dest_b, temp
+    sec, nsec = divmod(mtime_ns, 1_000_000_000)
+    job.mtime[0].tv_sec = job.mtime[1].tv_sec = sec
+    job.mtime[0].tv_nsec = job.mtime[1].tv_nsec = nsec
+
+
+cdef int _make_dirs_and_copy(Copy *job, str dest, char *buf):
+    cdef int err
+    try:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+    except OSError as exc:
+        return exc.errno or -1
+    with nogil:
+        err = _copy_path(job, buf, False)
+    return err
 
 
 # ----------------------------------------------------------------------------- walking

@@ -301,6 +301,35 @@ def test_write_files_keeps_the_temp_beside_a_bare_name(impl, tmp_path, monkeypat
     assert not os.path.exists("/.bare.strm" + _pyscan.TEMP_SUFFIX)
 
 
+def test_copy_files(impl, tmp_path):
+    big = bytes(range(256)) * 3000  # several copy chunks
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/a.nfo").write_bytes(b"nfo")
+    (tmp_path / "src/big.jpg").write_bytes(big)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out/a.nfo").write_bytes(b"older and longer")
+    (tmp_path / "out/dir.nfo").mkdir()
+    pairs = [
+        ("a.nfo", "out/a.nfo"),  # replaced
+        ("big.jpg", "out/new/deeper/big.jpg"),  # folders made
+        ("missing.nfo", "out/missing.nfo"),
+        ("", "out/from-a-dir.nfo"),  # the source is the src folder itself
+        ("a.nfo", "out/dir.nfo"),  # a folder where the copy should go
+    ]
+    sources = [f"{tmp_path}/src/{src}".rstrip("/") for src, _ in pairs]
+    dests = [f"{tmp_path}/{dest}" for _, dest in pairs]
+    mtime = 1_500_000_000_987_654_321
+    assert impl.copy_files(sources, dests, [mtime] * len(pairs)) == [
+        0, 0, errno.ENOENT, errno.EISDIR, errno.EISDIR]
+    assert (tmp_path / "out/a.nfo").read_bytes() == b"nfo"
+    assert (tmp_path / "out/new/deeper/big.jpg").read_bytes() == big
+    for done in ("out/a.nfo", "out/new/deeper/big.jpg"):
+        assert (tmp_path / done).stat().st_mtime_ns == mtime
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.nfo", "dir.nfo", "new"]
+    assert os.listdir(tmp_path / "out/dir.nfo") == []
+    assert impl.copy_files([], [], []) == []
+
+
 def test_write_and_compare_from_several_threads(impl, tmp_path):
     def job(n):
         paths = [f"{tmp_path}/t{n}/{i}.strm" for i in range(50)]
@@ -538,6 +567,10 @@ def test_build_strm_agrees(cy, mode, base, rel):
         ("stat_files", (None,)),
         ("write_files", (["/a\x00b"], [b""])),
         ("write_files", ([b"/a"], [b""])),
+        ("copy_files", (["/a\x00b"], ["/tmp/x"], [0])),
+        ("copy_files", (["/nonexistent"], ["/tmp/x"], [0, 1])),
+        ("copy_files", ([b"/nonexistent"], ["/nonexistent/x"], [0])),
+        ("copy_files", (["/nonexistent"], ["/nonexistent/x"], [2**70])),
     ],
 )
 def test_odd_inputs_fail_alike(cy, name, args):
@@ -624,12 +657,49 @@ def test_write_files_agrees(cy, writes):
     assert trees[0] == trees[1]
 
 
-def _snapshot(base):
+@with_files
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["file", "empty", "missing", "dir"]),
+            st.sampled_from(["a", "a/b", "c/d/e", "file/x", "dir"]),
+            st.integers(-(2**40), 2**62),
+        ),
+        max_size=6,
+    )
+)
+def test_copy_files_agrees(cy, copies):
+    trees = []
+    for module in (_pyscan, cy):
+        with tempfile.TemporaryDirectory() as base:
+            os.makedirs(f"{base}/src/dir")
+            os.makedirs(f"{base}/out/dir")
+            with open(f"{base}/out/file", "wb"):
+                pass
+            os.utime(f"{base}/out/file", ns=(0, 0))
+            sources = []
+            for i, (state, _, _) in enumerate(copies):
+                sources.append(f"{base}/src/dir" if state == "dir" else f"{base}/src/{i}")
+                if state in ("file", "empty"):
+                    with open(sources[-1], "wb") as fh:
+                        fh.write(b"x" * i if state == "file" else b"")
+            codes = module.copy_files(
+                sources, [f"{base}/out/{dest}" for _, dest, _ in copies], [m for *_, m in copies]
+            )
+            trees.append((codes, _snapshot(f"{base}/out", mtimes=True)))
+    assert trees[0] == trees[1]
+
+
+def _snapshot(base, mtimes=False):
     out = []
-    for dirpath, _, files in sorted(os.walk(base)):
+    for dirpath, dirs, files in sorted(os.walk(base)):
+        if mtimes:
+            out += [(os.path.relpath(f"{dirpath}/{name}", base), "dir") for name in sorted(dirs)]
         for name in sorted(files):
-            with open(f"{dirpath}/{name}", "rb") as fh:
-                out.append((os.path.relpath(f"{dirpath}/{name}", base), fh.read()))
+            path = f"{dirpath}/{name}"
+            with open(path, "rb") as fh:
+                entry = (os.path.relpath(path, base), fh.read())
+            out.append(entry + (os.stat(path).st_mtime_ns,) if mtimes else entry)
     return out
 
 

@@ -30,22 +30,26 @@ def process_batch(items: list, manifest: dict, options: SyncOptions, writer: Tar
     outcome = BatchOutcome()
     observed = writer.observe(items, read_strm)
     unreadable = _stat_sources(items, observed, manifest, options, driver)
-    writes, copies = [], []
+    writes, copies, planned = [], [], Counter()
+    managed = manifest.get
     for i, (item, seen) in enumerate(zip(items, observed, strict=True)):
         if unreadable and i in unreadable:
             outcome.failures.append((item.target_rel, unreadable[i]))
             continue
-        action, record = plan_item(item, seen, manifest.get(item.target_rel), options)
-        if action == "fail":
+        action, record = plan_item(item, seen, managed(item.target_rel), options)
+        planned[action] += 1
+        if action == "skip":  # most items of most runs: test it first
+            if record and not dry_run:
+                outcome.rows.append(item.manifest_row())
+        elif action == "fail":
             outcome.failures.append((item.target_rel, "target exists but is not a regular file"))
-        elif action in ("create", "update"):
-            writes.append((item, action))
         elif action == "copy":
             copies.append(item)
-        elif action == "skip" and record and not dry_run:
-            outcome.rows.append(item.manifest_row())
+        elif action in ("create", "update"):
+            writes.append((item, action))
+    for action, count in planned.items():
         if action in COUNTED and action != "fail":
-            outcome.counts[COUNTED[action]] += 1
+            outcome.counts[COUNTED[action]] += count
     outcome.counts["scanned"] += len(items)
     outcome.counts["failed"] += len(outcome.failures)
     if dry_run:

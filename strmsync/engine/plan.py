@@ -7,7 +7,6 @@ import _fastscan
 from strmsync.config import SyncOptions
 
 STRM, META = "strm", "meta"
-KIND_NAMES = {_fastscan.KIND_STRM: STRM, _fastscan.KIND_META: META}
 
 # What the writer observed about a target file before planning.
 EQUAL, DIFFERENT, MISSING, PRESENT = "equal", "different", "missing", "present"
@@ -51,27 +50,31 @@ def map_names(dir_rel: str, files: list, options: SyncOptions, strm_text) -> tup
 
     A file may carry a 4th element, the driver's extra, handed to `strm_text(rel, extra)`.
     """
+    # Runs once per source file: the names are bound once, the folder prefix is built once.
     items, rejected = [], []
     media, meta = options.media_exts, options.meta_exts
+    classify, target_name, safe_relpath = (_fastscan.classify, _fastscan.target_name,
+                                           _fastscan.safe_relpath)
+    kind_none, kind_strm = _fastscan.KIND_NONE, _fastscan.KIND_STRM
+    prefix = dir_rel + "/" if dir_rel else ""
     for entry in files:
-        name, size, mtime_ns = entry[0], entry[1], entry[2]
-        extra = entry[3] if len(entry) > 3 else None
-        kind = _fastscan.classify(name, media, meta)
-        if kind == _fastscan.KIND_NONE:
+        name = entry[0]
+        kind = classify(name, media, meta)
+        if kind == kind_none:
             continue
-        source_rel = f"{dir_rel}/{name}" if dir_rel else name
+        source_rel = prefix + name
         try:
-            target_rel = _fastscan.safe_relpath(
-                f"{dir_rel}/{_fastscan.target_name(name, kind)}" if dir_rel
-                else _fastscan.target_name(name, kind))
+            target_rel = safe_relpath(prefix + target_name(name, kind))
         except _fastscan.PathEscape as exc:
             rejected.append((source_rel, str(exc)))
             continue
-        text = b""
-        if kind == _fastscan.KIND_STRM:
+        extra = entry[3] if len(entry) > 3 else None
+        if kind == kind_strm:
             text = (strm_text(source_rel) if extra is None
                     else strm_text(source_rel, extra)).encode()
-        items.append(Item(source_rel, target_rel, KIND_NAMES[kind], size, mtime_ns, text, extra))
+            items.append(Item(source_rel, target_rel, STRM, entry[1], entry[2], text, extra))
+        else:
+            items.append(Item(source_rel, target_rel, META, entry[1], entry[2], b"", extra))
     return items, rejected
 
 

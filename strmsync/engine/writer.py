@@ -46,9 +46,10 @@ class TargetWriter:
     def observe(self, items: list, read_strm: bool) -> list:
         """What each item's target holds now; `.strm` files are read only if `read_strm`."""
         observed: list = [None] * len(items)
+        join, root = _fastscan.join_relpath, self.root  # self.path, without a call per item
         strm_index = [i for i, item in enumerate(items) if item.kind == STRM]
         if read_strm:
-            codes = _fastscan.compare_files([self.path(items[i].target_rel) for i in strm_index],
+            codes = _fastscan.compare_files([join(root, items[i].target_rel) for i in strm_index],
                                             [items[i].text for i in strm_index])
             for i, code in zip(strm_index, codes, strict=True):
                 observed[i] = OBSERVED_STRM[code]
@@ -58,7 +59,7 @@ class TargetWriter:
                     else OBSERVED_STRM[_fastscan.CMP_MISSING]
         # One C call for the batch: os.stat per file cost more in Python than in the kernel.
         meta_index = [i for i, item in enumerate(items) if item.kind == META]
-        stats = _fastscan.stat_files([self.path(items[i].target_rel) for i in meta_index])
+        stats = _fastscan.stat_files([join(root, items[i].target_rel) for i in meta_index])
         for i, seen in zip(meta_index, stats, strict=True):
             observed[i] = seen
         return observed

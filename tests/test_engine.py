@@ -161,6 +161,23 @@ def test_a_metadata_source_that_cannot_be_stated_fails_alone(store, source, targ
     assert set(store.load_manifest(1)) == {"a.strm", "c.nfo"}
 
 
+def test_a_direct_metadata_copy_that_fails_fails_alone(store, source, target):
+    make_files(source, {"a.mkv": "v", "a.nfo": "n", "b.nfo": "n"})
+
+    class MovingDriver(LocalDriver):
+        def local_paths(self, rels):
+            return [path + ".moved" if path.endswith("a.nfo") else path
+                    for path in super().local_paths(rels)]
+
+    summary = run_job(store, source, target, MovingDriver(str(source)))
+    assert summary.status == "partial" and summary.counts["failed"] == 1
+    assert summary.counts["meta_copied"] == 1
+    assert {"level": "ERROR", "message": "a.nfo: metadata copy failed: No such file or directory"
+            } in [{k: line[k] for k in ("level", "message")} for line in store.run_log(1)]
+    assert sorted(tree(target)) == ["a.strm", "b.nfo"]
+    assert set(store.load_manifest(1)) == {"a.strm", "b.nfo"}
+
+
 def test_concurrency_and_progress(store, source, target):
     make_files(source, {f"d{i % 37}/f{i}.mkv": "v" for i in range(2000)})
     snapshots = []

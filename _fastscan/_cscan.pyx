@@ -119,14 +119,22 @@ cdef int _scan_segments(const uchar *s, Py_ssize_t n, Py_ssize_t *kept) noexcept
     # One pass over the characters of one kind (no PyUnicode_READ switch per character):
     # safe_relpath runs twice per item of a run (mapping, then joining under the root).
     cdef Py_ssize_t i = 0, start
+    cdef const void *found
     cdef int flags = 0
     kept[0] = 0
+    if uchar is Py_UCS1:  # most paths: memchr finds NULs and slashes many bytes at a time
+        if memchr(s, 0, n) != NULL:
+            flags |= SEG_NUL
     while True:
         start = i
-        while i < n and s[i] != 47:  # "/"
-            if s[i] == 0:
-                flags |= SEG_NUL
-            i += 1
+        if uchar is Py_UCS1:
+            found = memchr(s + i, 47, n - i)  # "/"
+            i = <const uchar *>found - s if found != NULL else n
+        else:
+            while i < n and s[i] != 47:  # "/"
+                if s[i] == 0:
+                    flags |= SEG_NUL
+                i += 1
         if i == start or (i - start == 1 and s[start] == 46):  # "" or "."
             flags |= SEG_UNCLEAN
         elif i - start == 2 and s[start] == 46 and s[start + 1] == 46:  # ".."
@@ -805,12 +813,15 @@ cdef object _ns(long long sec, long nsec):
 cdef tuple _entries(Listing *ls, str rel, object report, bint stat_files):
     cdef Entry *e
     cdef Py_ssize_t i
-    keyed = [(PyUnicode_DecodeFSDefaultAndSize(ls.names + ls.entries[i].name_at,
-                                               ls.entries[i].name_len), i)
+    names = [PyUnicode_DecodeFSDefaultAndSize(ls.names + ls.entries[i].name_at,
+                                              ls.entries[i].name_len)
              for i in range(ls.count)]
-    keyed.sort()  # Python's str order, as the twin's sorted(os.listdir())
+    # Python's str order, as the twin's sorted(os.listdir()). Sorting the indices by name
+    # compares strings only; sorting (name, index) pairs tests each pair for equality first.
+    order = sorted(range(ls.count), key=names.__getitem__)
     files, dirs = [], []
-    for name, i in keyed:
+    for i in order:
+        name = names[i]
         e = &ls.entries[i]
         if e.unstated or (not stat_files and not e.err and S_ISREG(e.mode)):
             files.append((name, UNKNOWN, UNKNOWN))

@@ -5,9 +5,8 @@ import json
 import time
 
 from strmsync.cli.options import add_sync_flags, option_values
-from strmsync.cli.output import fail, print_table
+from strmsync.cli.output import print_table, run_action
 from strmsync.cli.sync import EXIT_CODES
-from strmsync.config import load_settings
 from strmsync.errors import ConfigError
 from strmsync.jobs import public_job, validate_job
 from strmsync.queue import connect, enqueue_run, redis_url
@@ -47,16 +46,9 @@ def register(commands) -> None:
 
 def run_job_command(args: argparse.Namespace, parser) -> int:
     """Dispatch a `job` action."""
-    settings = load_settings(args.data)
-    store = Store(settings.database_path)
-    try:
-        action = {"add": _save, "edit": _save, "list": _list, "show": _show, "run": _run,
-                  "remove": _remove}[args.action]
-        return action(store, args, settings)
-    except ConfigError as exc:
-        return fail(f"strmsync job {args.action}: {exc}")
-    finally:
-        store.close()
+    actions = {"add": _save, "edit": _save, "list": _list, "show": _show, "run": _run,
+               "remove": _remove}
+    return run_action("job", args, actions)
 
 
 def _job(store: Store, name: str) -> dict:

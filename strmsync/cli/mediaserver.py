@@ -4,9 +4,8 @@ import argparse
 import json
 import os
 
-from strmsync.cli.output import fail, print_table
-from strmsync.config import load_settings
-from strmsync.errors import ConfigError, FatalError
+from strmsync.cli.output import print_table, run_action
+from strmsync.errors import ConfigError
 from strmsync.mediaserver import test_server
 from strmsync.servers import public_server, resolve_servers, to_media_server, validate_server
 from strmsync.store import Store
@@ -34,14 +33,8 @@ def register(commands) -> None:
 
 def run_mediaserver(args: argparse.Namespace, parser) -> int:
     """Dispatch a `mediaserver` action."""
-    store = Store(load_settings(args.data).database_path)
-    try:
-        return {"add": _add, "list": _list, "test": _test, "remove": _remove}[args.action](
-            store, args)
-    except (ConfigError, FatalError) as exc:
-        return fail(f"strmsync mediaserver {args.action}: {exc}")
-    finally:
-        store.close()
+    actions = {"add": _add, "list": _list, "test": _test, "remove": _remove}
+    return run_action("mediaserver", args, actions)
 
 
 def _server(store: Store, name: str) -> dict:
@@ -51,7 +44,7 @@ def _server(store: Store, name: str) -> dict:
     return server
 
 
-def _add(store: Store, args) -> int:
+def _add(store: Store, args, settings=None) -> int:
     values = validate_server({
         "name": args.name, "kind": args.kind, "url": args.url,
         "api_key": args.api_key or os.environ.get("STRMSYNC_MEDIASERVER_KEY", ""),
@@ -69,7 +62,7 @@ def _add(store: Store, args) -> int:
     return 0
 
 
-def _list(store: Store, args) -> int:
+def _list(store: Store, args, settings=None) -> int:
     rows = [public_server(row) for row in store.servers()]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -80,7 +73,7 @@ def _list(store: Store, args) -> int:
     return 0
 
 
-def _test(store: Store, args) -> int:
+def _test(store: Store, args, settings=None) -> int:
     facts = test_server(to_media_server(_server(store, args.name)))
     names = ", ".join(lib["name"] for lib in facts.get("libraries", []))
     print(f"media server {args.name}: ok, {facts.get('name')} {facts.get('version')};"
@@ -88,7 +81,7 @@ def _test(store: Store, args) -> int:
     return 0
 
 
-def _remove(store: Store, args) -> int:
+def _remove(store: Store, args, settings=None) -> int:
     store.delete_server(_server(store, args.name)["id"])
     print(f"media server {args.name} removed")
     return 0

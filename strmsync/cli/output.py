@@ -16,3 +16,22 @@ def fail(message: str, code: int = 2) -> int:
     """Print an error line on stderr and return the exit code for it."""
     print(message, file=sys.stderr)
     return code
+
+
+def run_action(command: str, args, actions: dict) -> int:
+    """Run `actions[args.action](store, args, settings)` on the record; errors become lines.
+
+    A ConfigError or FatalError is the user's to fix: one line on stderr and exit code 2.
+    """
+    from strmsync.config import load_settings
+    from strmsync.errors import ConfigError, FatalError
+    from strmsync.store import Store
+
+    settings = load_settings(args.data)
+    store = Store(settings.database_path)
+    try:
+        return actions[args.action](store, args, settings)
+    except (ConfigError, FatalError) as exc:
+        return fail(f"strmsync {command} {args.action}: {exc}")
+    finally:
+        store.close()

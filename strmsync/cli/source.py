@@ -4,10 +4,9 @@ import argparse
 import json
 import os
 
-from strmsync.cli.output import fail, print_table
-from strmsync.config import load_settings
+from strmsync.cli.output import print_table, run_action
 from strmsync.drivers import test_source
-from strmsync.errors import ConfigError, FatalError
+from strmsync.errors import ConfigError
 from strmsync.sources import public_source, validate_source
 from strmsync.store import Store
 
@@ -43,17 +42,11 @@ def register(commands) -> None:
 
 def run_source(args: argparse.Namespace, parser) -> int:
     """Dispatch a `source` action."""
-    store = Store(load_settings(args.data).database_path)
-    try:
-        return {"add": _add, "list": _list, "test": _test, "remove": _remove}[args.action](
-            store, args)
-    except (ConfigError, FatalError) as exc:
-        return fail(f"strmsync source {args.action}: {exc}")
-    finally:
-        store.close()
+    actions = {"add": _add, "list": _list, "test": _test, "remove": _remove}
+    return run_action("source", args, actions)
 
 
-def _add(store: Store, args) -> int:
+def _add(store: Store, args, settings=None) -> int:
     data = {k: v for k, v in {
         "name": args.name, "kind": args.kind, "root": args.root, "url": args.url,
         "address": args.address, "username": args.username, "qps": args.qps,
@@ -71,7 +64,7 @@ def _add(store: Store, args) -> int:
     return 0
 
 
-def _list(store: Store, args) -> int:
+def _list(store: Store, args, settings=None) -> int:
     rows = [public_source(row) for row in store.sources()]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -89,13 +82,13 @@ def _source(store: Store, name: str) -> dict:
     return source
 
 
-def _test(store: Store, args) -> int:
+def _test(store: Store, args, settings=None) -> int:
     facts = test_source(_source(store, args.name))
     print(f"source {args.name}: ok " + " ".join(f"{k}={v}" for k, v in facts.items()))
     return 0
 
 
-def _remove(store: Store, args) -> int:
+def _remove(store: Store, args, settings=None) -> int:
     source = _source(store, args.name)
     users = [job["name"] for job in store.jobs(source["id"])]
     if users:

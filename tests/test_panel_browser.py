@@ -12,7 +12,7 @@ PASSWORD = "correct horse battery"
 LIBRARY = {"Heat (1995)/Heat.mkv": "v", "Heat (1995)/Heat.nfo": "<movie/>",
            "Alien (1979)/Alien.mkv": "v", "Series/S00/E0000.mkv": "v"}
 # Big enough (in many folders: progress is counted per batch) to watch a run move.
-BIG_LIBRARY = {**LIBRARY, **{f"Series/S{i // 100:02d}/E{i:04d}.mkv": "v" for i in range(8000)}}
+BIG_LIBRARY = {**LIBRARY, **{f"Series/S{i // 100:02d}/E{i:04d}.mkv": "v" for i in range(40000)}}
 
 
 @pytest.fixture(scope="module")

@@ -243,13 +243,19 @@ class PanelUser:
 
 
 def _stale(element) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     try:
         element.tag_name  # noqa: B018 - touching it raises once the page changed
         return False
     except StaleElementReferenceException:
         return True
+    except WebDriverException as exc:
+        # Mid-navigation Chromium may say the node "does not belong to the document":
+        # the old page is gone all the same.
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
 
 
 def _nav_path(label: str) -> str:

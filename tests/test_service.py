@@ -13,11 +13,12 @@ from strmsync.queue import connect, enqueue_run, reap_dead_runs
 from strmsync.scheduler import Scheduler
 from strmsync.store import Store
 from tests.conftest import make_files, strmsync_env, tree, wait_for
+from tests.standins import OpenListStandIn, User
 
 FINAL = ("succeeded", "partial", "failed", "cancelled")
-# Files in a library whose first sync lasts long enough (a few seconds) to be cancelled
-# halfway on this machine with the compiled build.
-LONG_RUN = 60000
+# A slow source: its first sync lists SLOW_FOLDERS folders one at a time, each answer
+# SLOW_LATENCY seconds late, so it lasts ~8 s on any machine and can be stopped halfway.
+SLOW_FOLDERS, SLOW_FILES, SLOW_LATENCY = 40, 3, 0.2
 
 
 def add_source(client, root, name="mnt"):
@@ -42,6 +43,19 @@ def run_now(client, job_id, **body):
 def finished(client, run_id):
     run = client.get(f"/api/v1/runs/{run_id}").json
     return run if run["status"] in FINAL else None
+
+
+@pytest.fixture
+def slow_openlist(tmp_path):
+    """An OpenList stand-in serving /Library (SLOW_FOLDERS folders) with SLOW_LATENCY per call;
+    yields its source record for the API (one request at a time)."""
+    make_files(tmp_path / "storage/Library", {f"t{f:02d}/e{n}.mkv": "v"
+                                              for f in range(SLOW_FOLDERS)
+                                              for n in range(SLOW_FILES)})
+    with OpenListStandIn(tmp_path / "storage", users=[User("alice", "alice-pw")]) as server:
+        server.faults.latency = SLOW_LATENCY
+        yield {"name": "slow", "kind": "openlist", "url": server.url, "username": "alice",
+               "password": "alice-pw", "concurrency": 1}
 
 
 def big_library(root, count, prefix="f"):
@@ -94,10 +108,9 @@ def test_cancel_a_queued_run(client, tmp_path):
     assert run_now(client, job).status_code == 202  # a new run may be queued again
 
 
-def test_cancel_a_running_run(client, workers, tmp_path):
-    big_library(tmp_path / "lib", LONG_RUN)
-    job = add_job(client, add_source(client, tmp_path / "lib"), tmp_path / "lib",
-                  tmp_path / "strm", options={"concurrency": 1})
+def test_cancel_a_running_run(client, workers, tmp_path, slow_openlist):
+    source = client.post("/api/v1/sources", json=slow_openlist).json["id"]
+    job = add_job(client, source, "/Library", tmp_path / "strm", options={"concurrency": 1})
     workers(1)
     run_id = run_now(client, job).json["run_id"]
     wait_for(lambda: (client.get(f"/api/v1/runs/{run_id}").json.get("progress") or {})
@@ -106,7 +119,7 @@ def test_cancel_a_running_run(client, workers, tmp_path):
     run = wait_for(lambda: finished(client, run_id))
     assert run["status"] == "cancelled"
     written = tree(tmp_path / "strm")
-    assert 0 < len(written) < LONG_RUN
+    assert 0 < len(written) < SLOW_FOLDERS * SLOW_FILES
     assert not [p for p in written if p.endswith(".strmsync-tmp")]
 
 
@@ -343,13 +356,12 @@ def test_serve_keeps_queued_runs_across_a_restart(tmp_path, data_dir, serve):
     assert second.wait(60) == 0
 
 
-def test_sigterm_cancels_a_running_sync_at_a_safe_point(tmp_path, data_dir, serve):
-    big_library(tmp_path / "lib", LONG_RUN)
+def test_sigterm_cancels_a_running_sync_at_a_safe_point(tmp_path, data_dir, serve,
+                                                        slow_openlist):
     proc, api = serve(workers=1)
-    source = requests.post(f"{api}/sources", json={"name": "mnt", "kind": "local",
-                                                   "root": str(tmp_path / "lib")}).json()
+    source = requests.post(f"{api}/sources", json=slow_openlist).json()
     job = requests.post(f"{api}/jobs", json={
-        "name": "m", "source": source["id"], "source_root": str(tmp_path / "lib"),
+        "name": "m", "source": source["id"], "source_root": "/Library",
         "target_root": str(tmp_path / "strm"), "options": {"concurrency": 1}}).json()
     run_id = requests.post(f"{api}/jobs/{job['id']}/run", json={}).json()["run_id"]
     wait_for(lambda: (requests.get(f"{api}/runs/{run_id}").json().get("progress") or {})
@@ -360,9 +372,10 @@ def test_sigterm_cancels_a_running_sync_at_a_safe_point(tmp_path, data_dir, serv
     assert store.run(run_id)["status"] == "cancelled"
     store.close()
     written = tree(tmp_path / "strm")
-    assert 0 < len(written) < LONG_RUN
+    assert 0 < len(written) < SLOW_FOLDERS * SLOW_FILES
     assert not [p for p in written if p.endswith(".strmsync-tmp")]
-    assert all(content.startswith(str(tmp_path / "lib").encode()) for content in written.values())
+    assert all(content == f"/Library/{rel[:-5]}.mkv".encode()  # strm_mode path
+               for rel, content in written.items())
 
 
 def test_cli_manages_sources_and_jobs(tmp_path, data_dir):

@@ -25,6 +25,9 @@ from strmsync.store import Store
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 256
+# A batch also goes out once it has waited this long, so a slow source (a remote one at a
+# few folders a second) still shows progress and writes its files as the walk goes.
+BATCH_WAIT = 0.5
 MAX_CHANGES_KEPT = 5000
 
 
@@ -144,6 +147,7 @@ class Run:
 
         inflight: deque = deque()
         batch: list = []
+        batch_due = 0.0
         self.progress.set_phase("scanning")
         with ThreadPoolExecutor(opts.concurrency, thread_name_prefix="strmsync-run") as pool:
             for listing in self.driver.listings(opts.max_depth, report):
@@ -155,8 +159,10 @@ class Run:
                 for source_rel, why in rejected:
                     self._fail(source_rel, why)
                 remaining.difference_update(item.target_rel for item in items)
+                if items and not batch:
+                    batch_due = time.monotonic() + BATCH_WAIT
                 batch.extend(items)
-                if len(batch) >= BATCH_SIZE:
+                if batch and (len(batch) >= BATCH_SIZE or time.monotonic() >= batch_due):
                     inflight.append(self._submit(pool, batch, manifest))
                     batch = []
                 while len(inflight) > 2 * opts.concurrency:

@@ -155,27 +155,31 @@ class SourceGate:
             self.stats["throttled"] += 1
             if started < self._paused_since:
                 return  # sent before the current pause began: that pause already covers it
-        policy = self.policy
         shared = None
         if self.shared is not None:
-            shared = self.shared.pause(time.monotonic() - started, policy.throttle_pause,
-                                       policy.max_pause, exc.retry_after, str(exc))
+            shared = self.shared.pause(time.monotonic() - started, self.policy.throttle_pause,
+                                       self.policy.max_pause, exc.retry_after, str(exc))
         with self._lock:
             if shared is not None:
                 self._resume_at = max(self._resume_at, shared.resume_at)
                 if not shared.new:
                     return  # another process's pause already covers this request
                 self._level, self._pause_stamp = shared.level, shared.stamp
-                pause = shared.resume_at - time.monotonic()
+            elif started < self._paused_since:
+                return  # another thread paused the source meanwhile
             else:
                 self._level += 1
-                pause = min(policy.max_pause, policy.throttle_pause * 2 ** (self._level - 1))
-                pause = max(pause, min(exc.retry_after, policy.max_pause))
-                self._resume_at = max(self._resume_at, time.monotonic() + pause)
+                self._resume_at = max(self._resume_at, time.monotonic() + self._pause_for(exc))
+            pause = self._resume_at - time.monotonic()
             self._paused_since = time.monotonic()
             self.stats["pauses"] += 1
-        log.warning("%s throttled (%s): pausing all its requests for %.1f s (level %d)",
-                    self.name, exc, pause, self._level)
+        log.warning("%s throttled (%s): pausing all its requests for %.1f s",
+                    self.name, exc, pause)
+
+    def _pause_for(self, exc: ThrottledError) -> float:
+        policy = self.policy
+        pause = min(policy.max_pause, policy.throttle_pause * 2 ** (self._level - 1))
+        return max(pause, min(exc.retry_after, policy.max_pause))
 
     def _succeeded(self, started: float) -> None:
         if self._level and started >= self._paused_since:

@@ -10,7 +10,9 @@ from rq import get_current_job
 from strmsync import runslots
 from strmsync.config import SyncOptions, load_settings
 from strmsync.drivers import open_driver
+from strmsync.drivers.sharedlimits import shared_limits
 from strmsync.engine import JobSpec, Progress, Run
+from strmsync.engine.runlog import RunLog
 from strmsync.errors import ConfigError
 from strmsync.notifications import notify_after_run
 from strmsync.queue import enqueue_run, push_run
@@ -69,10 +71,13 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
             rq_job.meta["progress"] = snapshot
             rq_job.save_meta()
 
+    # Runs on one source in other work horses pause and pace it together with this one.
+    run_log = RunLog()
+    limits = shared_limits(beat.conn, f"run {run['id']}", run_log.info)
     try:
         options = SyncOptions.from_dict(job["options"])
         driver = open_driver(store.source(job["source_id"]), job["source_root"], options,
-                             sources=store.source)
+                             sources=store.source, limits=limits)
     except ConfigError as exc:
         store.start_run(run["id"], 0, "")
         store.finish_run(run["id"], "failed", {}, str(exc))
@@ -86,7 +91,7 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
         events = store.claim_events(job["id"], run["id"])
     spec = JobSpec(job["id"], job["target_root"], options)
     summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
-                  Progress(callback=report), beat.cancel, events).execute()
+                  Progress(callback=report), beat.cancel, events, run_log).execute()
     if events is not None and summary.status in ("failed", "cancelled"):
         store.release_events(run["id"])  # nothing is lost: the next events run gets them
     notify_after_run(store, job, summary)

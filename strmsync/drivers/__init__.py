@@ -3,11 +3,15 @@
 import os
 import posixpath
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from strmsync.config import SyncOptions
 from strmsync.drivers.base import Driver, Listing, ScanReport
 from strmsync.drivers.local import LocalDriver
 from strmsync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from strmsync.drivers.sharedlimits import SharedLimits
 
 # The remote drivers pull in grpc and requests; a local sync should not pay for them.
 _LAZY = {"CloudDrive2Driver": "strmsync.drivers.clouddrive2",
@@ -25,27 +29,33 @@ __all__ = ["CloudDrive2Driver", "Driver", "Listing", "LocalDriver", "OpenListDri
            "ScanReport", "SourcePolicy", "open_driver", "test_source"]
 
 SourceLookup = Callable[[object], "dict | None"]
+# The shared pause and qps budget of a source record (sharedlimits.shared_limits).
+LimitsLookup = Callable[[dict], "SharedLimits | None"]
 
 
 def open_driver(source: dict, source_root: str, options: SyncOptions,
-                sources: SourceLookup | None = None) -> Driver:
+                sources: SourceLookup | None = None,
+                limits: LimitsLookup | None = None) -> Driver:
     """The driver for a source record, rooted at a job's source root (no I/O yet).
 
     `sources` finds another source record by name or id, for a local source's API
     fallback; by default it reads the store under the configured data directory.
+    `limits` gives API sources limits shared with other processes; without it each
+    driver paces its source on its own.
     """
     kind = source["kind"]
     if kind == "local":
-        fallback = _fallback(source, source_root, sources)
+        fallback = _fallback(source, source_root, sources, limits)
         return LocalDriver(source_root, options.mount_prefix, options.url_base, fallback,
                            download=options.meta_mode == "download")
     if kind in ("openlist", "clouddrive2"):
-        return open_remote(source, source_root, options.mount_prefix, options.url_base)
+        return open_remote(source, source_root, options.mount_prefix, options.url_base,
+                           limits=limits)
     raise ConfigError(f"kind: {kind} sources are not supported")
 
 
 def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str = "",
-                **policy) -> Driver:
+                limits: LimitsLookup | None = None, **policy) -> Driver:
     """An OpenList or CloudDrive2 driver for a source record; `policy` overrides tuning."""
     from strmsync.drivers.clouddrive2 import CloudDrive2Driver
     from strmsync.drivers.gate import SourcePolicy
@@ -56,11 +66,17 @@ def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str =
     credentials = {"token": secrets.get("token") or "", "password": secrets.get("password") or "",
                    "username": config.get("username") or ""}
     if source["kind"] == "openlist":
-        return OpenListDriver(config["url"], root, tuning, mount_prefix=mount_prefix,
-                              url_base=url_base, **credentials)
-    return CloudDrive2Driver(config["address"], root, tuning, tls=_flag(config.get("tls")),
-                             download_base=config.get("download_base") or "",
-                             mount_prefix=mount_prefix, url_base=url_base, **credentials)
+        driver = OpenListDriver(config["url"], root, tuning, mount_prefix=mount_prefix,
+                                url_base=url_base, **credentials)
+    else:
+        driver = CloudDrive2Driver(config["address"], root, tuning,
+                                   tls=_flag(config.get("tls")),
+                                   download_base=config.get("download_base") or "",
+                                   mount_prefix=mount_prefix, url_base=url_base,
+                                   **credentials)
+    if limits is not None:
+        driver.share_limits(limits(source))
+    return driver
 
 
 def test_source(source: dict, sources: SourceLookup | None = None) -> dict:
@@ -90,7 +106,8 @@ def _tested(source: dict) -> str:
     return "ok"
 
 
-def _fallback(source: dict, source_root: str, sources: SourceLookup | None) -> Driver | None:
+def _fallback(source: dict, source_root: str, sources: SourceLookup | None,
+              limits: LimitsLookup | None) -> Driver | None:
     config = source["config"]
     if not config.get("fallback_source"):
         return None
@@ -98,7 +115,7 @@ def _fallback(source: dict, source_root: str, sources: SourceLookup | None) -> D
     if below == ".." or below.startswith("../"):
         raise ConfigError("source_root: outside the local source's root; no fallback mapping")
     root = posixpath.join(config.get("fallback_root") or "/", "" if below == "." else below)
-    return open_remote(_lookup(config["fallback_source"], sources), root)
+    return open_remote(_lookup(config["fallback_source"], sources), root, limits=limits)
 
 
 def _lookup(key, sources: SourceLookup | None) -> dict:

@@ -8,9 +8,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from strmsync.errors import ConfigError, RetryableError, ThrottledError
+
+if TYPE_CHECKING:
+    from strmsync.drivers.sharedlimits import SharedLimits
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,9 +58,13 @@ class SourceGate:
     """Admits requests to one source: at most `concurrency` at once, `qps` a second,
     none while the source is paused for throttling; retries transient failures."""
 
-    def __init__(self, policy: SourcePolicy, name: str = "source"):
+    def __init__(self, policy: SourcePolicy, name: str = "source",
+                 shared: "SharedLimits | None" = None):
         self.policy = policy
         self.name = name
+        # With shared limits (a run in the service), the pause and the qps budget are the
+        # source's across every process; concurrency stays per process.
+        self.shared = shared
         self.stats: Counter = Counter()
         self._slots = threading.BoundedSemaphore(max(1, policy.concurrency))
         self._lock = threading.Lock()
@@ -65,6 +72,7 @@ class SourceGate:
         self._resume_at = 0.0
         self._paused_since = 0.0
         self._level = 0
+        self._pause_stamp = ""
         self._in_flight = 0
 
     def call(self, fn: Callable[[], T], what: str) -> T:
@@ -95,7 +103,7 @@ class SourceGate:
     @property
     def paused(self) -> bool:
         """True while the source is paused for throttling."""
-        return time.monotonic() < self._resume_at
+        return time.monotonic() < self._pause_end()
 
     @contextmanager
     def _slot(self) -> Iterator[float]:
@@ -112,33 +120,70 @@ class SourceGate:
                     self._in_flight -= 1
 
     def _wait_turn(self) -> float:
-        interval = 1.0 / self.policy.qps if self.policy.qps > 0 else 0.0
         while True:
-            with self._lock:
-                now = time.monotonic()
-                start = max(now, self._resume_at, self._next_start)
-                if start <= now:
-                    self._next_start = now + interval
-                    return now
-            time.sleep(start - now)
+            resume = self._pause_end()
+            if resume > time.monotonic():
+                time.sleep(resume - time.monotonic())
+                continue
+            start = self._reserve()
+            if start > time.monotonic():
+                time.sleep(start - time.monotonic())
+            now = time.monotonic()
+            if self._pause_end() <= now:
+                return now
+            # a pause began while this request waited for its turn: wait it out, queue anew
+
+    def _pause_end(self) -> float:
+        shared = self.shared.resume_at() if self.shared is not None else 0.0
+        return max(self._resume_at, shared)
+
+    def _reserve(self) -> float:
+        if self.policy.qps <= 0:
+            return time.monotonic()
+        interval = 1.0 / self.policy.qps
+        if self.shared is not None:
+            start = self.shared.reserve(interval)
+            if start is not None:
+                return start
+        with self._lock:
+            start = max(time.monotonic(), self._next_start)
+            self._next_start = start + interval
+            return start
 
     def _throttled(self, started: float, exc: ThrottledError) -> None:
         with self._lock:
             self.stats["throttled"] += 1
             if started < self._paused_since:
                 return  # sent before the current pause began: that pause already covers it
-            self._level += 1
-            policy = self.policy
-            pause = min(policy.max_pause, policy.throttle_pause * 2 ** (self._level - 1))
-            pause = max(pause, min(exc.retry_after, policy.max_pause))
-            now = time.monotonic()
-            self._paused_since = now
-            self._resume_at = max(self._resume_at, now + pause)
+        shared = None
+        if self.shared is not None:
+            shared = self.shared.pause(time.monotonic() - started, self.policy.throttle_pause,
+                                       self.policy.max_pause, exc.retry_after, str(exc))
+        with self._lock:
+            if shared is not None:
+                self._resume_at = max(self._resume_at, shared.resume_at)
+                if not shared.new:
+                    return  # another process's pause already covers this request
+                self._level, self._pause_stamp = shared.level, shared.stamp
+            elif started < self._paused_since:
+                return  # another thread paused the source meanwhile
+            else:
+                self._level += 1
+                self._resume_at = max(self._resume_at, time.monotonic() + self._pause_for(exc))
+            pause = self._resume_at - time.monotonic()
+            self._paused_since = time.monotonic()
             self.stats["pauses"] += 1
         log.warning("%s throttled (%s): pausing all its requests for %.1f s",
                     self.name, exc, pause)
 
+    def _pause_for(self, exc: ThrottledError) -> float:
+        policy = self.policy
+        pause = min(policy.max_pause, policy.throttle_pause * 2 ** (self._level - 1))
+        return max(pause, min(exc.retry_after, policy.max_pause))
+
     def _succeeded(self, started: float) -> None:
         if self._level and started >= self._paused_since:
             with self._lock:
-                self._level = 0
+                self._level, stamp = 0, self._pause_stamp
+            if self.shared is not None and stamp:
+                self.shared.calm(stamp)

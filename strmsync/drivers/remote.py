@@ -2,12 +2,16 @@
 
 import posixpath
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import _fastscan
 from strmsync.drivers.base import Listing, ScanReport
 from strmsync.drivers.gate import SourceGate, SourcePolicy
 from strmsync.drivers.walker import Page, walk
 from strmsync.errors import ConfigError, ListingError, NotFoundError
+
+if TYPE_CHECKING:
+    from strmsync.drivers.sharedlimits import SharedLimits
 
 
 def clean_remote(path: str) -> str:
@@ -31,6 +35,10 @@ class RemoteDriver:
         self.relist_pause = policy.relist_pause
         self.mount_prefix = mount_prefix
         self.url_base = url_base
+
+    def share_limits(self, shared: "SharedLimits | None") -> None:
+        """Keep the source's pause and qps with every process using it (before any call)."""
+        self.gate.shared = shared
 
     def remote_path(self, rel: str) -> str:
         """The path of `rel` (relative to the source root) in the source's namespace."""

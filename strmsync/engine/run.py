@@ -65,14 +65,15 @@ class Run:
 
     def __init__(self, store: Store, run_id: int, job: JobSpec, driver: Driver, mode: str,
                  dry_run: bool = False, progress: Progress | None = None,
-                 cancel: threading.Event | None = None, events: list | None = None):
+                 cancel: threading.Event | None = None, events: list | None = None,
+                 log: RunLog | None = None):
         self.store, self.run_id, self.job, self.driver = store, run_id, job, driver
         self.mode, self.dry_run = mode, dry_run
         self.options = job.options
         self.progress = progress or Progress()
         self.cancel = cancel or threading.Event()
         self.writer = TargetWriter(job.target_root)
-        self.log = RunLog()
+        self.log = log or RunLog()
         self.counts: Counter = Counter()
         self.changes: list = []
         self.problems: list[str] = []

@@ -90,8 +90,11 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
         store.start_run(run["id"], os.getpid(), socket.gethostname())
         events = store.claim_events(job["id"], run["id"])
     spec = JobSpec(job["id"], job["target_root"], options)
-    summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
-                  Progress(callback=report), beat.cancel, events, run_log).execute()
+    try:
+        summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
+                      Progress(callback=report), beat.cancel, events, run_log).execute()
+    finally:
+        driver.close()  # the pooled connections or gRPC channel of an API source
     if events is not None and summary.status in ("failed", "cancelled"):
         store.release_events(run["id"])  # nothing is lost: the next events run gets them
     notify_after_run(store, job, summary)

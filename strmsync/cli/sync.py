@@ -127,8 +127,7 @@ def _execute(store: Store, source: str, target: str, options: SyncOptions, args,
         return run.execute()
     finally:
         signal.signal(signal.SIGINT, previous)
-        if hasattr(driver, "close"):
-            driver.close()
+        driver.close()
         if bar:
             bar.close()
 

@@ -58,3 +58,6 @@ class Driver(Protocol):
 
     def test(self) -> dict:
         """Check the connection; returns facts worth showing to the user."""
+
+    def close(self) -> None:
+        """Release connections; the driver may be used again afterwards."""

@@ -57,7 +57,8 @@ def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str =
                    "username": config.get("username") or ""}
     if source["kind"] == "openlist":
         return OpenListDriver(config["url"], root, tuning, mount_prefix=mount_prefix,
-                              url_base=url_base, **credentials)
+                              url_base=url_base, folder_passwords=secrets.get("folder_passwords"),
+                              **credentials)
     return CloudDrive2Driver(config["address"], root, tuning, tls=_flag(config.get("tls")),
                              download_base=config.get("download_base") or "",
                              mount_prefix=mount_prefix, url_base=url_base, **credentials)

@@ -60,8 +60,8 @@ def _add(store: Store, args, settings=None) -> int:
         "concurrency": args.concurrency,
         "token": args.token or os.environ.get(SECRET_ENV["token"]),
         "password": args.password or os.environ.get(SECRET_ENV["password"]),
-        "folder_passwords": args.folder_password or _env_if(
-            args.kind == "openlist", SECRET_ENV["folder_passwords"]),
+        "folder_passwords": args.folder_password or (
+            os.environ.get(SECRET_ENV["folder_passwords"]) if args.kind == "openlist" else None),
     }.items() if v is not None}
     values = validate_source(data)
     if store.source(values["name"]):
@@ -69,10 +69,6 @@ def _add(store: Store, args, settings=None) -> int:
     source_id = store.add_source(values)
     print(f"source {values['name']} added (id {source_id})")
     return 0
-
-
-def _env_if(wanted: bool, name: str) -> str | None:
-    return os.environ.get(name) if wanted else None
 
 
 def _list(store: Store, args, settings=None) -> int:

@@ -35,3 +35,7 @@ class ListingError(StrmsyncError):
 
 class NotFoundError(ListingError):
     """The source says the path does not exist (as opposed to failing to answer)."""
+
+
+class AccessRefused(ListingError):
+    """The source refused to list a folder to this user (an OpenList folder password)."""

@@ -5,6 +5,8 @@ import re
 
 from strmsync.errors import ConfigError
 from strmsync.eventmap import parse_event_map
+from strmsync.folderpasswords import FIELD as FOLDER_PASSWORDS
+from strmsync.folderpasswords import update_folder_passwords
 
 KINDS = ("local", "openlist", "clouddrive2")
 # Optional tuning of how hard a remote source is pressed (see drivers/gate.py SourcePolicy).
@@ -17,8 +19,9 @@ CONFIG_FIELDS = {
 }
 # Any kind may map the paths CloudDrive2 webhooks report onto its own paths (events.py).
 CONFIG_FIELDS = {kind: (*fields, "event_map") for kind, fields in CONFIG_FIELDS.items()}
-SECRET_FIELDS = {"local": (), "openlist": ("token", "password"),
+SECRET_FIELDS = {"local": (), "openlist": ("token", "password", FOLDER_PASSWORDS),
                  "clouddrive2": ("token", "password")}
+SHOWN_ONLY = {"id", "secrets_set", "folder_passwords_set"}  # in answers, ignored when sent
 NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
 
 
@@ -40,13 +43,15 @@ def validate_source(data: dict, existing: dict | None = None) -> dict:
     if existing and kind != existing["kind"]:
         raise ConfigError("kind: cannot change; create a new source instead")
     known = {"name", "kind", "qps", "concurrency", *CONFIG_FIELDS[kind], *SECRET_FIELDS[kind]}
-    unknown = sorted(set(data) - known - {"id", "secrets_set"})
+    unknown = sorted(set(data) - known - SHOWN_ONLY)
     if unknown:
         raise ConfigError(f"{unknown[0]}: not a field of a {kind} source")
     config = {**base.get("config", {}),
               **{k: data[k] for k in CONFIG_FIELDS[kind] if k in data}}
     secrets = {**base.get("secrets", {}),
                **{k: data[k] for k in SECRET_FIELDS[kind] if data.get(k)}}
+    if FOLDER_PASSWORDS in SECRET_FIELDS[kind]:
+        _set_folder_passwords(secrets, base.get("secrets", {}), data.get(FOLDER_PASSWORDS))
     _check_config(kind, config, secrets)
     config["event_map"] = parse_event_map(config.get("event_map"))
     return {
@@ -56,6 +61,14 @@ def validate_source(data: dict, existing: dict | None = None) -> dict:
         "concurrency": int(_number(data.get("concurrency", base.get("concurrency") or 8),
                                    "concurrency", 1, 64)),
     }
+
+
+def _set_folder_passwords(secrets: dict, stored: dict, given) -> None:
+    # Merged per folder like the other secrets: what is not sent is kept, "" removes one.
+    folders = update_folder_passwords(stored.get(FOLDER_PASSWORDS), given)
+    secrets.pop(FOLDER_PASSWORDS, None)
+    if folders:
+        secrets[FOLDER_PASSWORDS] = folders
 
 
 def _check_config(kind: str, config: dict, secrets: dict) -> None:
@@ -106,7 +119,14 @@ def _number(value, field: str, low: float, high: float) -> float:
 
 
 def public_source(row: dict) -> dict:
-    """A source as the API shows it: every secret replaced by the names of those set."""
-    return {"id": row["id"], "name": row["name"], "kind": row["kind"], **row["config"],
-            "qps": row["qps"], "concurrency": row["concurrency"],
-            "secrets_set": sorted(k for k, v in (row.get("secrets") or {}).items() if v)}
+    """A source as the API shows it: every secret replaced by the names of those set.
+
+    Folder passwords show only the folders they are set for.
+    """
+    secrets = row.get("secrets") or {}
+    shown = {"id": row["id"], "name": row["name"], "kind": row["kind"], **row["config"],
+             "qps": row["qps"], "concurrency": row["concurrency"],
+             "secrets_set": sorted(k for k, v in secrets.items() if v)}
+    if FOLDER_PASSWORDS in SECRET_FIELDS[row["kind"]]:
+        shown["folder_passwords_set"] = sorted(secrets.get(FOLDER_PASSWORDS) or {})
+    return shown

@@ -10,7 +10,8 @@ from strmsync.errors import ConfigError
 from strmsync.sources import public_source, validate_source
 from strmsync.store import Store
 
-SECRET_ENV = {"token": "STRMSYNC_SOURCE_TOKEN", "password": "STRMSYNC_SOURCE_PASSWORD"}
+SECRET_ENV = {"token": "STRMSYNC_SOURCE_TOKEN", "password": "STRMSYNC_SOURCE_PASSWORD",
+              "folder_passwords": "STRMSYNC_SOURCE_FOLDER_PASSWORDS"}
 
 
 def register(commands) -> None:
@@ -27,6 +28,10 @@ def register(commands) -> None:
     add.add_argument("--username")
     add.add_argument("--token", help=f"API token (or ${SECRET_ENV['token']})")
     add.add_argument("--password", help=f"password (or ${SECRET_ENV['password']})")
+    add.add_argument("--folder-password", action="append", metavar="/PATH=PASSWORD",
+                     help="openlist: the password of a protected folder (and those below it),"
+                          " the path as the OpenList user sees it; repeatable (or"
+                          f" ${SECRET_ENV['folder_passwords']}, one a line)")
     add.add_argument("--fallback-source",
                      help="local: an API source to read metadata from when the mount fails")
     add.add_argument("--fallback-root", help="local: where the root sits in the fallback source")
@@ -55,6 +60,8 @@ def _add(store: Store, args, settings=None) -> int:
         "concurrency": args.concurrency,
         "token": args.token or os.environ.get(SECRET_ENV["token"]),
         "password": args.password or os.environ.get(SECRET_ENV["password"]),
+        "folder_passwords": args.folder_password or (
+            os.environ.get(SECRET_ENV["folder_passwords"]) if args.kind == "openlist" else None),
     }.items() if v is not None}
     values = validate_source(data)
     if store.source(values["name"]):

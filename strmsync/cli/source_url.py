@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from strmsync.errors import ConfigError
+from strmsync.folderpasswords import FIELD as FOLDER_PASSWORDS
+from strmsync.folderpasswords import update_folder_passwords
 
 SCHEMES = {
     "openlist": ("openlist", "http"),
@@ -14,6 +16,7 @@ SCHEMES = {
     "clouddrive2s": ("clouddrive2", "https"),
 }
 TOKEN_ENV = {"openlist": "STRMSYNC_OPENLIST_TOKEN", "clouddrive2": "STRMSYNC_CD2_TOKEN"}
+FOLDER_PASSWORDS_ENV = "STRMSYNC_OPENLIST_FOLDER_PASSWORDS"  # one /path=password a line
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,13 @@ def is_source_url(text: str) -> bool:
     return text.split("://", 1)[0].lower() in SCHEMES and "://" in text
 
 
-def parse_source_url(text: str, token: str | None = None, env=None) -> RemoteSource:
-    """Take a source URL apart; the token comes from `token` or the kind's variable."""
+def parse_source_url(text: str, token: str | None = None, env=None,
+                     folder_passwords: list | None = None) -> RemoteSource:
+    """Take a source URL apart; the token comes from `token` or the kind's variable.
+
+    OpenList folder passwords (`/path=password`) come from `folder_passwords`, else from
+    $STRMSYNC_OPENLIST_FOLDER_PASSWORDS.
+    """
     env = os.environ if env is None else env
     scheme = text.split("://", 1)[0].lower()
     kind, transport = SCHEMES[scheme]
@@ -56,8 +64,12 @@ def parse_source_url(text: str, token: str | None = None, env=None) -> RemoteSou
     secrets = {"token": token or env.get(TOKEN_ENV[kind], ""),
                "password": unquote(parts.password or "")}
     config = {"username": unquote(parts.username or "")}
+    if folder_passwords and kind != "openlist":
+        raise ConfigError(f"{FOLDER_PASSWORDS}: only openlist:// sources have folder passwords")
     if kind == "openlist":
         config["url"] = f"{transport}://{host}:{port}"
+        secrets[FOLDER_PASSWORDS] = update_folder_passwords(
+            None, folder_passwords or env.get(FOLDER_PASSWORDS_ENV))
     else:
         config.update(address=f"{host}:{port}", tls=transport == "https")
     if not secrets["token"] and not (config["username"] and secrets["password"]):

@@ -10,7 +10,13 @@ import threading
 
 from strmsync.cli.options import add_sync_flags, option_values
 from strmsync.cli.progressbar import ProgressBar
-from strmsync.cli.source_url import TOKEN_ENV, RemoteSource, is_source_url, parse_source_url
+from strmsync.cli.source_url import (
+    FOLDER_PASSWORDS_ENV,
+    TOKEN_ENV,
+    RemoteSource,
+    is_source_url,
+    parse_source_url,
+)
 from strmsync.config import SyncOptions, load_settings
 from strmsync.drivers import LocalDriver, open_remote
 from strmsync.engine import JobSpec, Progress, Run
@@ -34,6 +40,10 @@ def register(commands) -> None:
     add_sync_flags(p)
     p.add_argument("--token", help=f"remote source: API token (or ${TOKEN_ENV['openlist']}"
                                    f" / ${TOKEN_ENV['clouddrive2']})")
+    p.add_argument("--folder-password", action="append", metavar="/PATH=PASSWORD",
+                   help="openlist source: the password of a protected folder (and those below"
+                        " it), the path as the OpenList user sees it; repeatable (or"
+                        f" ${FOLDER_PASSWORDS_ENV}, one a line)")
     p.add_argument("--qps", type=float, help="remote source: API requests per second"
                    " (default 0: no limit)")
     p.add_argument("--list-concurrency", type=int,
@@ -79,8 +89,10 @@ def run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _remote_source(args: argparse.Namespace) -> RemoteSource | None:
     if not is_source_url(args.source):
+        if args.folder_password:
+            raise ConfigError("folder_passwords: only openlist:// sources have folder passwords")
         return None
-    remote = parse_source_url(args.source, args.token)
+    remote = parse_source_url(args.source, args.token, folder_passwords=args.folder_password)
     validate_source({"name": remote.record_name, "kind": remote.kind, **remote.config,
                      **remote.secrets, "qps": args.qps or 0,
                      "concurrency": _list_concurrency(args)})

@@ -67,7 +67,9 @@ def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str =
                    "username": config.get("username") or ""}
     if source["kind"] == "openlist":
         driver = OpenListDriver(config["url"], root, tuning, mount_prefix=mount_prefix,
-                                url_base=url_base, **credentials)
+                                url_base=url_base,
+                                folder_passwords=secrets.get("folder_passwords"),
+                                **credentials)
     else:
         driver = CloudDrive2Driver(config["address"], root, tuning,
                                    tls=_flag(config.get("tls")),

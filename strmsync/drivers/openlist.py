@@ -11,7 +11,8 @@ from strmsync.drivers.gate import SourcePolicy
 from strmsync.drivers.openlist_api import OpenListClient, parse_time
 from strmsync.drivers.remote import RemoteDriver, check_page
 from strmsync.drivers.walker import Page
-from strmsync.errors import FatalError, FileError, StrmsyncError
+from strmsync.errors import AccessRefused, FatalError, FileError, ListingError, StrmsyncError
+from strmsync.folderpasswords import FolderPasswords
 
 log = logging.getLogger(__name__)
 SIGN_FOLDERS = 8  # folders whose signs are kept for downloads that came without one
@@ -25,9 +26,10 @@ class OpenListDriver(RemoteDriver):
 
     def __init__(self, site: str, root: str, policy: SourcePolicy, *, token: str = "",
                  username: str = "", password: str = "", mount_prefix: str = "",
-                 url_base: str = ""):
+                 url_base: str = "", folder_passwords: dict | None = None):
         super().__init__(root, policy, mount_prefix, url_base)
         self.client = OpenListClient(site, self.gate, token, username, password)
+        self.folder_passwords = FolderPasswords(folder_passwords)
         # Players may reach the site under another address than strmsync does.
         self.link_site = (url_base or site).rstrip("/")
         self._warned_expiry = False
@@ -41,7 +43,11 @@ class OpenListDriver(RemoteDriver):
     def list_page(self, rel: str, page: int, total: int | None) -> Page:
         """One page of one folder; files carry their sign ("" for none) as the extra."""
         per_page = max(1, self.policy.page_size)
-        data = self.client.list_page(self.remote_path(rel), page, per_page)
+        path = self.remote_path(rel)
+        try:
+            data = self.client.list_page(path, page, per_page, self.folder_passwords.password(path))
+        except AccessRefused as exc:
+            raise self._refused(path, exc) from None
         content = data.get("content") or []
         found = int(data.get("total") or 0)
         check_page(rel, page, per_page, len(content), found, total)
@@ -54,6 +60,14 @@ class OpenListDriver(RemoteDriver):
                               parse_time(item.get("modified", "")), item.get("sign") or ""))
         self._check_expiry(files)
         return Page(files, subdirs, found, max(1, math.ceil(found / per_page)))
+
+    def _refused(self, path: str, exc: AccessRefused) -> ListingError:
+        found = self.folder_passwords.lookup(path)
+        if found is None:
+            advice = "set its folder password (for it or a parent folder) in the source"
+        else:
+            advice = f"fix the folder password the source holds for {found[0]}"
+        return ListingError(f"{path}: OpenList refused the folder ({exc}): {advice}")
 
     def url_text(self, rel: str, extra) -> str:
         """`{site}/d{base_path}{path}?sign=…`, every segment escaped on its own."""

@@ -19,6 +19,7 @@ from strmsync.drivers.session import (
     transport_error,
 )
 from strmsync.errors import (
+    AccessRefused,
     FatalError,
     ListingError,
     NotFoundError,
@@ -64,10 +65,11 @@ class OpenListClient:
             self._base_path = str(self.me().get("base_path") or "/")
         return self._base_path
 
-    def list_page(self, path: str, page: int, per_page: int) -> dict:
+    def list_page(self, path: str, page: int, per_page: int, password: str = "") -> dict:
         """One page of a folder from the cache (`refresh: false`: no live cloud listing)."""
-        return self.call("POST", "/api/fs/list", {"path": path, "password": "", "page": page,
-                                                  "per_page": per_page, "refresh": False})
+        return self.call("POST", "/api/fs/list", {"path": path, "password": password,
+                                                  "page": page, "per_page": per_page,
+                                                  "refresh": False})
 
     def download(self, url: str) -> Download:
         """Open a `/d/` link as a stream, under the source's limits."""
@@ -156,6 +158,11 @@ def _data(envelope: dict, route: str):
         raise ThrottledError(f"OpenList code {code} with an empty message")
     if "object not found" in message:
         raise NotFoundError(message)
+    if code == 403 and "password" in message:
+        # server/handles/fsread.go: a folder password missing or wrong (or a user the folder's
+        # meta does not let read) is refused alike: code 403 "password is incorrect or you
+        # have no permission".
+        raise AccessRefused(message)
     if isinstance(code, int) and code >= 500:
         raise RetryableError(f"OpenList code {code}: {message}")
     raise ListingError(f"OpenList code {code} for {route}: {message}")

@@ -9,14 +9,14 @@ from datetime import timedelta, timezone, tzinfo
 
 from .faults import EMPTY, FaultPlan
 from .httpserver import BackgroundHTTPServer
-from .openlist_api import ADMIN, GENERAL, GUEST, User
+from .openlist_api import ADMIN, GENERAL, GUEST, Meta, User
 from .openlist_http import OpenListHandler
 from .openlist_sign import make_sign
 from .tokens import TokenBook, TokenRejected
 from .traffic import Traffic
 from .tree import LocalTree, clean_path, quote_path
 
-__all__ = ["ADMIN", "FAULT_KINDS", "GENERAL", "GUEST", "OpenListStandIn", "User"]
+__all__ = ["ADMIN", "FAULT_KINDS", "GENERAL", "GUEST", "Meta", "OpenListStandIn", "User"]
 
 CHINA_TIME = timezone(timedelta(hours=8))
 
@@ -44,7 +44,7 @@ class OpenListStandIn:
         admin_token: str = "openlist-standin-admin-token",
         sign_all: bool = True,
         link_expiration_hours: int = 0,
-        folder_passwords: dict[str, str] | None = None,
+        metas: dict[str, Meta] | None = None,
         token_ttl: float | None = None,
         token_uses: int | None = None,
         tz: tzinfo = CHINA_TIME,
@@ -56,7 +56,8 @@ class OpenListStandIn:
         self.admin_token = admin_token
         self.sign_all = sign_all
         self.link_expiration_hours = link_expiration_hours
-        self.folder_passwords = {clean_path(p): pw for p, pw in (folder_passwords or {}).items()}
+        # Folder metas by absolute storage path, as the admin sets them under Manage > Metas.
+        self.metas = {clean_path(path): meta for path, meta in (metas or {}).items()}
         self.tokens = TokenBook(admin_token, token_ttl, token_uses)
         self.faults = FaultPlan(
             FAULT_KINDS, list_endpoint="fs/list", error_kind="error", throttle_kind="http429"
@@ -107,19 +108,33 @@ class OpenListStandIn:
             raise TokenRejected("user not found")
         return user
 
-    def folder_password(self, abs_path: str) -> str | None:
-        """Return the password guarding `abs_path` (set on it or a parent folder), if any."""
+    def nearest_meta(self, abs_path: str) -> tuple[str, Meta] | None:
+        """Return the meta set on `abs_path` or, failing that, on its nearest parent."""
         path = clean_path(abs_path)
         while True:
-            if path in self.folder_passwords:
-                return self.folder_passwords[path]
+            if path in self.metas:
+                return path, self.metas[path]
             if path == "/":
                 return None
             path = os.path.dirname(path)
 
+    def guarding_password(self, abs_path: str) -> str | None:
+        """Return the password `abs_path` is guarded by, or None when it needs none.
+
+        As OpenList's CanAccess, isEncrypt and needSign: only the nearest meta counts, and it
+        guards its own path, and the paths below it only when it applies to sub folders.
+        """
+        found = self.nearest_meta(abs_path)
+        if found is None or not found[1].password:
+            return None
+        meta_path, meta = found
+        if clean_path(abs_path) != meta_path and not meta.sub_folders:
+            return None
+        return meta.password
+
     def needs_sign(self, abs_path: str) -> bool:
-        """Tell whether links to `abs_path` must carry a sign."""
-        return self.sign_all or self.folder_password(abs_path) is not None
+        """Tell whether `abs_path` (a file, or the folder whose items are listed) is signed."""
+        return self.sign_all or self.guarding_password(abs_path) is not None
 
     def sign(self, abs_path: str) -> str:
         """Return the sign the server hands out for absolute storage path `abs_path`."""

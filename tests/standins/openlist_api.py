@@ -41,6 +41,14 @@ class User:
     role: int = GENERAL
 
 
+@dataclass(frozen=True)
+class Meta:
+    """A folder meta's password part: the password and whether it covers the sub folders."""
+
+    password: str
+    sub_folders: bool = True
+
+
 class ApiError(Exception):
     """An error answered as the envelope `{"code": code, "message": message, "data": null}`."""
 
@@ -101,8 +109,10 @@ def fs_list(standin: OpenListStandIn, user: User, body: dict, empty: bool) -> An
     page, per_page = _page_request(body)
     start = (page - 1) * per_page
     shown = entries[start : start + per_page]
+    # Items are signed when the folder listed is (handles/fsread.go: isEncrypt(meta, reqPath)).
+    signed = standin.needs_sign(abs_path)
     return {
-        "content": [_item(standin, entry) for entry in shown] or None,
+        "content": [_item(standin, entry, signed) for entry in shown] or None,
         "total": len(entries),
         "readme": "",
         "header": "",
@@ -119,7 +129,7 @@ def fs_get(standin: OpenListStandIn, user: User, body: dict, empty: bool) -> Any
     except (FileNotFoundError, NotADirectoryError):
         raise ApiError(500, "failed get obj: object not found") from None
     return {
-        **_item(standin, entry),
+        **_item(standin, entry, standin.needs_sign(abs_path)),
         "raw_url": "" if entry.is_dir else standin.link(abs_path, route="p"),
         "readme": "",
         "header": "",
@@ -151,7 +161,9 @@ def _storage_path(standin: OpenListStandIn, user: User, body: dict) -> str:
     if ".." in path.split("/"):
         raise ApiError(403, "relative path is not allowed")
     abs_path = clean_path(f"{user.base_path}/{path}")
-    guard = standin.folder_password(abs_path)
+    # Admins may skip folder passwords (CanAccessWithoutPassword); the refusal is an envelope
+    # code 403, the same message whether the password was missing or wrong.
+    guard = standin.guarding_password(abs_path)
     if guard is not None and user.role != ADMIN and body.get("password", "") != guard:
         raise ApiError(403, "password is incorrect or you have no permission")
     return abs_path
@@ -180,8 +192,8 @@ def _int(value: object) -> int:
         return 0
 
 
-def _item(standin: OpenListStandIn, entry: Entry) -> dict:
-    signed = not entry.is_dir and standin.needs_sign(entry.path)
+def _item(standin: OpenListStandIn, entry: Entry, signed: bool) -> dict:
+    signed = signed and not entry.is_dir
     return {
         "name": entry.name,
         "size": entry.size,

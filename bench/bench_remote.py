@@ -112,17 +112,17 @@ def run_sync(url: str, target: str, data: str, concurrency: int) -> dict:
     return summary
 
 
-def bench_kind(kind: str, storage: str, work: str, args) -> dict:
-    """Both steps against one stand-in; returns the figures."""
+def bench_kind(kind: str, storage: str, runs: str, args) -> dict:
+    """Both steps against one stand-in, into a new target under `runs`; the figures."""
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
     server = ctx.Process(target=serve, args=(kind, storage, args.latency, theirs), daemon=True)
     server.start()
     where = ours.recv()
     url = source_url(kind, where)
-    target, data = os.path.join(work, f"target-{kind}"), os.path.join(work, f"data-{kind}")
-    for leftover in (target, data):  # a kept work directory keeps only the library
-        shutil.rmtree(leftover, ignore_errors=True)
+    # Never reused: creating files where many were just deleted is slow on some disks.
+    target = tempfile.mkdtemp(prefix=f"target-{kind}-", dir=runs)
+    data = tempfile.mkdtemp(prefix=f"data-{kind}-", dir=runs)
     ideal = args.folders * args.latency / args.concurrency
     steps = {}
     try:
@@ -131,6 +131,7 @@ def bench_kind(kind: str, storage: str, work: str, args) -> dict:
             ours.recv()
             ours.send("stats")
             before = ours.recv()["cpu_s"]
+            os.sync()  # no step pays for the writeback of what came before it
             summary = run_sync(url, target, data, args.concurrency)
             ours.send("stats")
             stats = ours.recv()
@@ -209,6 +210,11 @@ def main() -> int:
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
     work = args.workdir or tempfile.mkdtemp(prefix="strmsync-bench-remote-")
+    # Targets and records of every round stay until the end: deleting 100,000 files costs
+    # the next round dearly on a file system mounted with `discard` (as this VM's is).
+    runs = os.path.join(work, "runs")
+    shutil.rmtree(runs, ignore_errors=True)  # a kept work directory keeps only the library
+    os.makedirs(runs)
     try:
         storage = os.path.join(work, "storage")
         if not os.path.isdir(storage):
@@ -219,9 +225,10 @@ def main() -> int:
         rounds = {kind: [] for kind in kinds}
         for _ in range(max(1, args.repeat)):
             for kind in kinds:
-                rounds[kind].append(bench_kind(kind, storage, work, args))
+                rounds[kind].append(bench_kind(kind, storage, runs, args))
         results = {kind: median_round(done) for kind, done in rounds.items()}
     finally:
+        shutil.rmtree(runs, ignore_errors=True)
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     print(report(results, args))

@@ -83,14 +83,14 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
         store.finish_run(run["id"], "failed", {}, str(exc))
         return "failed"
     events = None
-    if run["mode"] == "events":
-        _settle(store, job, options, beat.cancel)
-        # Running before claiming: an event that comes in after the claim then queues a new
-        # run instead of joining this one, which would no longer see it.
-        store.start_run(run["id"], os.getpid(), socket.gethostname())
-        events = store.claim_events(job["id"], run["id"])
-    spec = JobSpec(job["id"], job["target_root"], options)
     try:
+        if run["mode"] == "events":
+            _settle(store, job, options, beat.cancel)
+            # Running before claiming: an event that comes in after the claim then queues a
+            # new run instead of joining this one, which would no longer see it.
+            store.start_run(run["id"], os.getpid(), socket.gethostname())
+            events = store.claim_events(job["id"], run["id"])
+        spec = JobSpec(job["id"], job["target_root"], options)
         summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
                       Progress(callback=report), beat.cancel, events, run_log).execute()
     finally:

@@ -75,7 +75,8 @@ def test_a_pause_reaches_other_processes_and_escalates_there(redis_url):
     notes: list[str] = []
     limits = SharedLimits(conn, 7, "run 1", notes.append)
     with SPAWN.Pool(1) as pool:
-        pool.apply(time.monotonic)  # the child is up before the pause starts
+        # The child is up, with this module imported, before the pause starts.
+        pool.apply(most_in_any_window, ([0.0], 1.0))
         first = limits.pause(0.0, FIRST_PAUSE, LONGEST_PAUSE, 0.0, "HTTP 429")
         assert (first.level, first.new) == (1, True)
         # A request the other process sent before the pause began: covered, not escalated.

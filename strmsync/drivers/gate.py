@@ -121,13 +121,13 @@ class SourceGate:
 
     def _wait_turn(self) -> float:
         while True:
-            resume = self._pause_end()
-            if resume > time.monotonic():
-                time.sleep(resume - time.monotonic())
+            wait = self._pause_end() - time.monotonic()  # one reading: never a negative sleep
+            if wait > 0:
+                time.sleep(wait)
                 continue
-            start = self._reserve()
-            if start > time.monotonic():
-                time.sleep(start - time.monotonic())
+            wait = self._reserve() - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             now = time.monotonic()
             if self._pause_end() <= now:
                 return now

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 PAUSE_READ_EVERY = 0.2  # seconds one read of the shared pause is trusted
 STANDALONE_FOR = 30.0  # after a Redis error, seconds each process keeps to its own gate
+REDIS_TIMEOUT = 2.0  # a Redis that does not answer sooner counts as failing: go on alone
 
 # Scripts that write after reading TIME need effects replication; it is the default from
 # Redis 5 and a no-op from 7, so asking for it costs nothing on the bundled 6.2.
@@ -50,7 +51,7 @@ local after, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
 local p = redis.call('HMGET', KEYS[1], 'until', 'level', 'stamp', 'owner', 'why')
 local untl, level = tonumber(p[1]) or 0, tonumber(p[2]) or 0
 if now - ago < untl then
-  return {fmt(untl - now), level, p[3], p[4], p[5], 0}
+  return {fmt(math.max(0, untl - now)), level, p[3], p[4], p[5], 0}
 end
 level = level + 1
 local pause = math.max(math.min(cap, base * 2 ^ (level - 1)), math.min(after, cap))
@@ -99,7 +100,7 @@ class SharedLimits:
     rather than failing the run; the first failure is logged once.
     """
 
-    def __init__(self, conn: redis.Redis, source_id, owner: str = "",
+    def __init__(self, conn: redis.Redis, source_id: int | str, owner: str = "",
                  report: Callable[[str], None] | None = None):
         self.owner = owner or uuid.uuid4().hex
         self.report = report or (lambda text: None)
@@ -166,7 +167,7 @@ class SharedLimits:
         return None if reply is None else time.monotonic() + float(reply)
 
     def _note(self, stamp: str, owner: str, why: str, left: float) -> None:
-        if owner == self.owner:
+        if owner == self.owner or left <= 0:
             return
         with self._lock:
             if stamp in self._announced:
@@ -191,14 +192,21 @@ class SharedLimits:
             return None
 
 
-def shared_limits(conn: redis.Redis, owner: str,
-                  report: Callable[[str], None] | None = None):
-    """A lookup giving a source record its shared limits on `conn` (None without an id)."""
+def shared_limits(conn: redis.Redis, owner: str, report: Callable[[str], None] | None = None
+                  ) -> Callable[[dict], "SharedLimits | None"]:
+    """A lookup giving a source record its shared limits on the Redis `conn` talks to
+    (None without an id), through a connection of its own with short timeouts: a hung
+    Redis holds a request up for REDIS_TIMEOUT at most, not the queue's 30 s."""
+    pool = conn.connection_pool
+    quick = redis.Redis(connection_pool=redis.ConnectionPool(
+        connection_class=pool.connection_class,
+        **{**pool.connection_kwargs, "socket_timeout": REDIS_TIMEOUT,
+           "socket_connect_timeout": REDIS_TIMEOUT}))
 
     def limits_of(source: dict) -> SharedLimits | None:
         if source.get("id") is None:
             return None
-        return SharedLimits(conn, source["id"], owner, report)
+        return SharedLimits(quick, source["id"], owner, report)
 
     return limits_of
 

@@ -25,8 +25,9 @@ from strmsync.store import Store
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 256
-# A batch also goes out once it has waited this long, so a slow source (a remote one at a
-# few folders a second) still shows progress and writes its files as the walk goes.
+# A batch also goes out when the next listing comes in after it has waited this long, so a
+# slow source (a remote one at a few folders a second) still shows progress and writes its
+# files as the walk goes. (A walk stalled on one folder holds the batch until it moves.)
 BATCH_WAIT = 0.5
 MAX_CHANGES_KEPT = 5000
 

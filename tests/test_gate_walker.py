@@ -1,5 +1,6 @@
 """The shared pieces of the remote drivers: the source gate, the walk, pages, URLs, times."""
 
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -123,6 +124,22 @@ def pages_of(tree: dict, listed: list, per_page: int = 2):
         return Page(files, dirs, len(names), -(-len(names) // per_page))
 
     return list_page
+
+
+def test_many_threads_at_a_high_qps_all_get_through():
+    # Threads switched often, so one is often held up between reading the clock and
+    # sleeping: a wait worked out from two readings could come out negative and fail.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0001)
+    gate = SourceGate(SourcePolicy(qps=20000, concurrency=32, attempts=1))
+    try:
+        with ThreadPoolExecutor(32) as pool:
+            done = list(pool.map(lambda i: gate.call(lambda: sum(range(3000)) and i, "x"),
+                                 range(8000)))
+    finally:
+        sys.setswitchinterval(switch)
+    assert done == list(range(8000))
+    assert gate.stats["calls"] == 8000
 
 
 def test_the_walk_lists_each_page_once_and_streams_every_folder():

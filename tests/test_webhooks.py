@@ -1,6 +1,7 @@
 """Webhooks from CloudDrive2 and other tools: real HTTP posts, real worker, files on disk."""
 
 import json
+import socket
 
 import pytest
 
@@ -224,10 +225,18 @@ def test_a_burst_coalesces_and_loses_nothing(client, workers, hooked, settings):
     assert len([p for p in tree(hooked["target"]) if p.startswith("Burst/")]) == count
 
 
-def test_settings_show_a_ready_to_paste_clouddrive2_config(client, hooked):
+def test_settings_show_a_ready_to_paste_clouddrive2_config(client, hooked, settings):
     shown = client.get("/api/v1/settings").json
     assert f'authorization = "Bearer {hooked["token"]}"' in shown["clouddrive2_webhook_toml"]
     assert "/api/v1/webhook/clouddrive2/file_notify" in shown["clouddrive2_webhook_toml"]
+    assert shown["webhook_urls"]["events"] == "http://localhost/api/v1/webhook/events"
+    # Through Home Assistant's ingress the browser's address is HA's: the add-on's own
+    # hostname and port are what another add-on posts to.
+    via_ha = client.get("/api/v1/settings", headers={"X-Ingress-Path": "/api/hassio_ingress/t0k"},
+                        environ_base={"REMOTE_ADDR": "172.30.32.2"}).json
+    own = f"http://{socket.gethostname()}:{settings.port}"
+    assert via_ha["webhook_urls"]["clouddrive2"] == own + "/api/v1/webhook/clouddrive2/file_notify"
+    assert f'base_url = "{own}"' in via_ha["clouddrive2_webhook_toml"]
     fresh = client.post("/api/v1/settings/webhook-token").json["webhook_token"]
     assert fresh != hooked["token"]
     body = cd2_payload(("create", "/115open/Movies/x.mkv", "", "false"))

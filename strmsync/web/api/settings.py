@@ -1,18 +1,33 @@
 """`/api/v1/settings`: the webhook token and where things live."""
 
+import socket
+
 from flask import current_app, request
 
 import _fastscan
 from strmsync import __version__
 from strmsync.web.api import api
 from strmsync.web.context import get_store
+from strmsync.web.ingress import INGRESS_KEY
 from strmsync.web.webhooks import regenerate_token, webhook_token
 from strmsync.webhook_config import clouddrive2_webhook_toml
 
 
+def webhook_base_url(port: int) -> str:
+    """Where webhook callers reach this service, as far as the request tells.
+
+    Through Home Assistant's ingress the browser's address is HA's, which a webhook cannot
+    use (ingress wants HA's login): there the add-on's own hostname and port are given,
+    which other add-ons on the same Home Assistant (CloudDrive2's, say) can reach.
+    """
+    if request.environ.get(INGRESS_KEY):
+        return f"http://{socket.gethostname()}:{port}"
+    return request.host_url.rstrip("/")
+
+
 def _describe(token: str) -> dict:
     settings = current_app.config["STRMSYNC_SETTINGS"]
-    base_url = request.host_url.rstrip("/")
+    base_url = webhook_base_url(settings.port)
     return {
         "webhook_token": token,
         "webhook_token_configured": bool(settings.webhook_token),

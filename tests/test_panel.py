@@ -1,5 +1,6 @@
 """The panel through the Flask test client: access, CSRF, ingress, forms, pages."""
 
+import base64
 import re
 import stat
 
@@ -7,7 +8,8 @@ import pytest
 
 from strmsync.config import Settings, load_settings
 from strmsync.web import create_app
-from strmsync.web.auth import PASSWORD_FILE, SECRET_FILE
+from strmsync.web.auth import LOCKOUT_KEY, PASSWORD_FILE, SECRET_FILE
+from strmsync.web.lockout import LOCKOUT, MAX_FAILURES, LoginLockout
 from tests.conftest import make_files
 
 PASSWORD = "tr0ub4dor&3"
@@ -90,6 +92,51 @@ def test_login_and_logout(app, client):
     csrf = token(browser.get("/"))
     assert browser.post("/logout", data={"csrf_token": csrf}).headers["Location"] == "/login"
     assert browser.get("/api/v1/jobs").status_code == 401
+
+
+def test_too_many_wrong_passwords_lock_that_address_out(app, client):
+    set_up(client)
+    clock = [1000.0]  # the lockout's clock, moved on by hand below
+    app.extensions[LOCKOUT_KEY] = LoginLockout(clock=lambda: clock[0])
+    guesser = app.test_client()
+
+    def log_in(browser, password, address="10.0.0.7"):
+        csrf = token(browser.get("/login", environ_base={"REMOTE_ADDR": address}))
+        return browser.post("/login", data={"csrf_token": csrf, "password": password},
+                            environ_base={"REMOTE_ADDR": address})
+
+    for _ in range(MAX_FAILURES - 1):
+        assert log_in(guesser, "guess").status_code == 401
+    # The same address over the API counts too, and the last wrong one locks it out.
+    basic = {"Authorization": "Basic " + base64.b64encode(b"x:guess").decode()}
+    assert app.test_client().get("/api/v1/jobs", headers=basic,
+                                 environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 401
+    locked = log_in(guesser, PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many wrong passwords from this address" in locked.get_data(as_text=True)
+    assert guesser.get("/api/v1/jobs").status_code == 401, "the right password was not checked"
+    right = {"Authorization": "Basic " + base64.b64encode(f"x:{PASSWORD}".encode()).decode()}
+    api = app.test_client().get("/api/v1/jobs", headers=right,
+                                environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert api.status_code == 429 and int(api.headers["Retry-After"]) == int(LOCKOUT) + 1
+    assert "too many wrong passwords" in api.json["error"]
+    # Another address is not held up, and the lockout ends.
+    assert log_in(app.test_client(), PASSWORD, "10.0.0.8").status_code == 302
+    clock[0] += LOCKOUT + 1
+    assert log_in(guesser, PASSWORD).status_code == 302
+    assert guesser.get("/api/v1/jobs").status_code == 200
+
+
+def test_a_right_password_forgets_the_wrong_ones_before_it(app, client):
+    set_up(client)
+    browser = app.test_client()
+    csrf = token(browser.get("/login"))
+    for _ in range(3):
+        for _ in range(MAX_FAILURES - 1):
+            wrong = browser.post("/login", data={"csrf_token": csrf, "password": "guess"})
+            assert wrong.status_code == 401
+        right = browser.post("/login", data={"csrf_token": csrf, "password": PASSWORD})
+        assert right.status_code == 302
 
 
 def test_login_never_sends_you_to_another_site(app, client):

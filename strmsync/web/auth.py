@@ -4,6 +4,7 @@ Who gets in:
 - requests through Home Assistant ingress (see `ingress.py`): trusted, HA logged them in;
 - a browser session that logged in with the password;
 - API clients with HTTP basic auth (any user name, the panel password);
+  (too many wrong passwords from one address lock it out for a while: `lockout.py`)
 - while no password exists at all, the JSON API stays open (as before the panel existed),
   but the panel itself first asks for a password to be set.
 `/api/v1/health`, the login pages and the webhook endpoints (their own token) are open.
@@ -18,18 +19,29 @@ from hashlib import sha256
 from pathlib import Path
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from strmsync.config import Settings
 from strmsync.errors import ConfigError
 from strmsync.web.csrf import SAFE_METHODS, check_csrf, csrf_token
 from strmsync.web.ingress import INGRESS_KEY
+from strmsync.web.lockout import LoginLockout, wait_message
 
 PASSWORD_FILE = "panel-password"
 SECRET_FILE = "panel-secret"
 MIN_PASSWORD = 8
 OPEN_ENDPOINTS = {"panel.login", "panel.setup", "panel.static", "api.health"}
 WEBHOOK_PATH = "/api/v1/webhook"
+LOCKOUT_KEY = "strmsync.login_lockout"
+
+
+class LockedOut(Exception):
+    """This client address gave too many wrong passwords; `wait` seconds are left."""
+
+    def __init__(self, wait: float):
+        super().__init__(wait_message(wait))
+        self.wait = wait
 
 
 def _settings() -> Settings:
@@ -116,9 +128,29 @@ def logged_in() -> bool:
     return hmac.compare_digest(stored, _fingerprint(_settings()))
 
 
+def password_attempt(candidate: str) -> bool:
+    """Check a password a client sent, counting wrong ones per address; LockedOut when
+    its address has had too many (then nothing is checked)."""
+    lockout: LoginLockout = current_app.extensions[LOCKOUT_KEY]
+    address = request.remote_addr or ""
+    wait = lockout.wait_for(address)
+    if wait:
+        raise LockedOut(wait)
+    if check_password(_settings(), candidate):
+        lockout.succeeded(address)
+        return True
+    lockout.failed(address)
+    return False
+
+
 def _basic_auth_ok() -> bool:
     auth = request.authorization
-    return bool(auth and auth.password) and check_password(_settings(), auth.password)
+    if not (auth and auth.password):
+        return False
+    try:
+        return password_attempt(auth.password)
+    except LockedOut as exc:
+        raise TooManyRequests(str(exc), retry_after=int(exc.wait) + 1) from None
 
 
 def _is_api() -> bool:
@@ -177,5 +209,6 @@ def init_app(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_NAME="strmsync_session", SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_HTTPONLY=True,
                       PERMANENT_SESSION_LIFETIME=timedelta(days=30))
+    app.extensions[LOCKOUT_KEY] = LoginLockout()
     app.before_request(guard)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -35,7 +35,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return jsonify({"error": exc.description or exc.name}), exc.code
+        # Keep what the exception says beyond its page (Retry-After, say).
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return jsonify({"error": exc.description or exc.name}), exc.code, headers
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):

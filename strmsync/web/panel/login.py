@@ -6,9 +6,10 @@ from flask import flash, redirect, render_template, request, url_for
 
 from strmsync.errors import ConfigError
 from strmsync.web.auth import (
-    check_password,
+    LockedOut,
     log_in,
     log_out,
+    password_attempt,
     password_origin,
     safe_next,
     set_password,
@@ -23,15 +24,18 @@ FAILED_LOGIN_PAUSE = 1.0
 def login():
     if password_origin(settings_of()) is None:
         return redirect(url_for("panel.setup"))
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        if check_password(settings_of(), request.form.get("password", "")):
-            log_in()
-            return redirect(safe_next(request.form.get("next")))
-        time.sleep(FAILED_LOGIN_PAUSE)  # slows down guessing
-        error = "Wrong password."
+        try:
+            if password_attempt(request.form.get("password", "")):
+                log_in()
+                return redirect(safe_next(request.form.get("next")))
+            time.sleep(FAILED_LOGIN_PAUSE)  # slows down guessing
+            error, status = "Wrong password.", 401
+        except LockedOut as exc:
+            error, status = str(exc).capitalize() + ".", 429
     return render_template("panel/login.html", error=error,
-                           next=request.values.get("next", "")), 401 if error else 200
+                           next=request.values.get("next", "")), status
 
 
 @panel.route("/setup", methods=["GET", "POST"])

@@ -103,7 +103,7 @@ def test_panel_under_the_ingress_prefix(chrome, server, tmp_path):
         assert user.find("h1").text == "Dashboard"
         sync_flow(user, tmp_path, LIBRARY)
         user.nav("Sources")
-        user.find("[data-test-source]").click()
+        user.find("[data-test-connection]").click()
         assert "Connected" in user.find(".test-result.ok").text
         for page in ("Jobs", "Runs", "Media servers", "Settings"):
             user.nav(page)

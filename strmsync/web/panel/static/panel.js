@@ -247,15 +247,9 @@ document.addEventListener("DOMContentLoaded", () => {
   if (live) watchDashboard(live);
   const health = document.querySelector("[data-health]");
   if (health) watchHealth(health);
-  for (const button of document.querySelectorAll("[data-test-source]")) {
-    const id = button.dataset.testSource;
-    const out = document.querySelector(`[data-test-result="${id}"]`);
-    button.addEventListener("click", () => testConnection(button, "/sources/" + id + "/test", out));
-  }
-  for (const button of document.querySelectorAll("[data-test-server]")) {
-    const id = button.dataset.testServer;
-    const out = document.querySelector(`[data-test-result="server-${id}"]`);
-    button.addEventListener("click", () => testConnection(button, "/mediaservers/" + id + "/test", out));
+  for (const button of document.querySelectorAll("[data-test-connection]")) {
+    const out = button.nextElementSibling;  // the result span of the same cell
+    button.addEventListener("click", () => testConnection(button, button.dataset.testConnection, out));
   }
   const kind = document.querySelector("[data-kind-select]");
   if (kind) kindSwitch(kind);

@@ -3,9 +3,13 @@
 import logging
 import posixpath
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from strmsync.errors import ConfigError
 from strmsync.eventmap import map_event_path
+from strmsync.validation import Body, PathText, Word, validated
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +19,7 @@ ALIASES = {"create": "create", "created": "create", "add": "create", "new": "cre
            "delete": "delete", "deleted": "delete", "remove": "delete", "removed": "delete",
            "rename": "rename", "renamed": "rename", "move": "rename", "moved": "rename"}
 MAX_EVENTS = 20_000
+MAX_PATH = 4096
 
 
 @dataclass(frozen=True)
@@ -40,19 +45,29 @@ def parse_clouddrive2(payload) -> list[Event]:
             for i, item in enumerate(_limited(data))]
 
 
+class EventBody(Body):
+    """One change in strmsync's own events format."""
+
+    action: Word
+    path: PathText
+    new_path: PathText | None = None
+    is_dir: bool | None = None
+
+
+class EventsBody(Body):
+    """The generic events webhook: one job, its changes (strmsync's format: strict)."""
+
+    job: int | Annotated[str, Field(min_length=1, max_length=64)]
+    events: Annotated[list[EventBody], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
 def parse_generic(payload) -> tuple[str | int, list[Event]]:
     """`(job, events)` from `{"job": id-or-name, "events": [{action, path, new_path?,
     is_dir?}]}`."""
-    if not isinstance(payload, dict):
-        raise ConfigError("body: expected a JSON object")
-    job = payload.get("job")
-    if not isinstance(job, str | int) or isinstance(job, bool) or job == "":
-        raise ConfigError("job: expected a job id or name")
-    items = payload.get("events")
-    if not isinstance(items, list) or not items:
-        raise ConfigError("events: expected a non-empty list")
-    return job, [_event(item, f"events[{i}]", "path", "new_path")
-                 for i, item in enumerate(_limited(items))]
+    body = validated(EventsBody, payload)
+    items = [item.model_dump() for item in body.events]
+    return body.job, [_event(item, f"events[{i}]", "path", "new_path")
+                      for i, item in enumerate(items)]
 
 
 def _limited(items: list) -> list:
@@ -75,6 +90,8 @@ def _event(item, where: str, path_key: str, new_key: str) -> Event:
 def _path(value, where: str) -> str:
     if not isinstance(value, str) or not value.startswith("/"):
         raise ConfigError(f"{where}: expected an absolute path")
+    if len(value) > MAX_PATH:
+        raise ConfigError(f"{where}: at most {MAX_PATH} characters")
     if "\x00" in value:
         raise ConfigError(f"{where}: contains NUL")
     if ".." in value.split("/"):

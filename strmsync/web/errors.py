@@ -6,6 +6,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from strmsync.errors import ConfigError, FatalError
+from strmsync.validation import InvalidBody
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,14 @@ class ApiError(Exception):
         self.status, self.message, self.extra = status, message, extra
 
 
+def error_fields(exc: ConfigError) -> dict[str, str]:
+    """`{field: problem}` of a ConfigError: every field of an InvalidBody, else its one."""
+    if isinstance(exc, InvalidBody):
+        return exc.errors
+    name, sep, problem = str(exc).partition(": ")
+    return {name: problem} if sep and " " not in name else {"body": str(exc)}
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -27,7 +36,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ConfigError)
     def config_error(exc: ConfigError):
-        return jsonify({"error": str(exc)}), 400
+        return jsonify({"error": str(exc), "errors": error_fields(exc)}), 400
 
     @app.errorhandler(FatalError)
     def fatal_error(exc: FatalError):

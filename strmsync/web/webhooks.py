@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, request
 from strmsync.errors import ConfigError
 from strmsync.events import parse_clouddrive2, parse_generic, route
 from strmsync.queue import enqueue_events
+from strmsync.validation import parse_json
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.errors import ApiError
 
@@ -42,9 +43,9 @@ def check_token():
 
 def _payload():
     # CloudDrive2 templates are user-edited; accept JSON whatever the declared content type.
-    payload = request.get_json(force=True, silent=True)
+    payload = parse_json(request.get_data(cache=True))
     if payload is None:
-        raise ConfigError("body: not valid JSON")
+        raise ConfigError("body: empty; expected a JSON object")
     return payload
 
 

@@ -2,16 +2,21 @@
 
 from flask import Blueprint, request
 
-from strmsync.errors import ConfigError
+from strmsync.validation import InvalidBody, parse_json
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def json_body() -> dict:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    data = request.get_json(silent=True)
+def json_body(optional: bool = False) -> dict:
+    """The request's JSON object (depth-bounded, NaN refused), or a 400 saying what is wrong.
+
+    With `optional`, an empty body is an empty object (a bare `POST …/run`).
+    """
+    data = parse_json(request.get_data(cache=True))
+    if data is None and optional:
+        return {}
     if not isinstance(data, dict):
-        raise ConfigError("body: expected a JSON object")
+        raise InvalidBody({"body": "expected a JSON object"})
     return data
 
 

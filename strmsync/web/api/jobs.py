@@ -1,12 +1,9 @@
 """`/api/v1/jobs`: create, list, edit, delete jobs, and queue their runs."""
 
-from flask import request
-
-from strmsync.config import STRATEGIES
-from strmsync.errors import ConfigError
-from strmsync.jobs import public_job, validate_job
+from strmsync.jobs import RunRequest, job_warnings, public_job, validate_job
 from strmsync.queue import enqueue_run
 from strmsync.servers import resolve_servers
+from strmsync.validation import validated
 from strmsync.web.api import api, json_body
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.errors import ApiError
@@ -25,11 +22,12 @@ def _show(job: dict) -> dict:
     return public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]))
 
 
-def _save(data: dict, existing: dict | None = None) -> int:
+def _save(data: dict, existing: dict | None = None) -> dict:
+    """Validate and store a job; the job as shown, with warnings when there are any."""
     store = get_store()
     values = validate_job(data, store, existing)
-    server_ids = resolve_servers(data["media_servers"], store) if "media_servers" in data \
-        else None
+    server_ids = resolve_servers(data["media_servers"], store) \
+        if data.get("media_servers") is not None else None
     _name_free(values["name"], existing["id"] if existing else None)
     if existing:
         store.update_job(existing["id"], values)
@@ -38,7 +36,9 @@ def _save(data: dict, existing: dict | None = None) -> int:
         job_id = store.add_job(values)
     if server_ids is not None:
         store.set_job_servers(job_id, server_ids)
-    return job_id
+    shown = _show(store.job(job_id))
+    warnings = job_warnings(values, store.source(values["source_id"]))
+    return {**shown, "warnings": warnings} if warnings else shown
 
 
 def _name_free(name: str, own_id: int | None = None) -> None:
@@ -54,7 +54,7 @@ def list_jobs():
 
 @api.post("/jobs")
 def add_job():
-    return _show(get_store().job(_save(json_body()))), 201
+    return _save(json_body()), 201
 
 
 @api.get("/jobs/<int:job_id>")
@@ -64,7 +64,7 @@ def show_job(job_id: int):
 
 @api.route("/jobs/<int:job_id>", methods=["PUT", "PATCH"])
 def edit_job(job_id: int):
-    return _show(get_store().job(_save(json_body(), job_or_404(job_id))))
+    return _save(json_body(), job_or_404(job_id))
 
 
 @api.delete("/jobs/<int:job_id>")
@@ -77,11 +77,9 @@ def delete_job(job_id: int):
 @api.post("/jobs/<int:job_id>/run")
 def run_job(job_id: int):
     job = job_or_404(job_id)
-    data = request.get_json(silent=True) or {}
-    mode = data.get("mode") or job["options"].get("strategy", "full")
-    if mode not in STRATEGIES:
-        raise ConfigError(f"mode: must be one of {', '.join(STRATEGIES)}")
-    dry_run = bool(data.get("dry_run", False))
+    asked = validated(RunRequest, json_body(optional=True))
+    mode = asked.mode or job["options"].get("strategy", "full")
+    dry_run = asked.dry_run
     run_id, queued = enqueue_run(get_store(), get_redis(), job_id, mode, "manual", dry_run)
     if not queued:
         raise ApiError(409, f"a {mode} run of this job is already queued (run {run_id})",

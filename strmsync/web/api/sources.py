@@ -1,7 +1,7 @@
 """`/api/v1/sources`: create, list, edit, delete and test sources."""
 
 from strmsync.drivers import test_source
-from strmsync.sources import public_source, validate_source
+from strmsync.sources import public_source, source_warnings, validate_source
 from strmsync.web.api import api, json_body
 from strmsync.web.context import get_store
 from strmsync.web.errors import ApiError
@@ -25,12 +25,17 @@ def list_sources():
     return {"sources": [public_source(row) for row in get_store().sources()]}
 
 
+def _shown(source_id: int, values: dict) -> dict:
+    shown = public_source(get_store().source(source_id))
+    warnings = source_warnings(values)
+    return {**shown, "warnings": warnings} if warnings else shown
+
+
 @api.post("/sources")
 def add_source():
     values = validate_source(json_body())
     _name_free(values["name"])
-    source_id = get_store().add_source(values)
-    return public_source(get_store().source(source_id)), 201
+    return _shown(get_store().add_source(values), values), 201
 
 
 @api.get("/sources/<int:source_id>")
@@ -43,7 +48,7 @@ def edit_source(source_id: int):
     values = validate_source(json_body(), _source_or_404(source_id))
     _name_free(values["name"], source_id)
     get_store().update_source(source_id, values)
-    return public_source(get_store().source(source_id))
+    return _shown(source_id, values)
 
 
 @api.delete("/sources/<int:source_id>")

@@ -13,7 +13,8 @@ from strmsync.config import (
     SyncOptions,
 )
 from strmsync.errors import ConfigError
-from strmsync.sources import CONFIG_FIELDS, KINDS, SECRET_FIELDS
+from strmsync.sources import CONFIG_FIELDS, KINDS, SECRET_FIELDS, TUNING_FIELDS
+from strmsync.web.errors import error_fields
 
 OPTION_CHOICES = {name: [(choice, choice) for choice in choices] for name, choices in (
     ("strategy", STRATEGIES), ("strm_mode", STRM_MODES), ("meta_mode", META_MODES),
@@ -28,12 +29,37 @@ def option_names() -> list[str]:
     return [f.name for f in fields(SyncOptions)]
 
 
-def place_error(exc: ConfigError, known) -> dict:
-    """`{field: problem}` from a `field: problem` message; unknown fields go to the top."""
-    name, sep, problem = str(exc).partition(": ")
-    if sep and name in known:
-        return {name: problem}
-    return {FORM_KEY: str(exc)}
+INT_OPTIONS = ("concurrency", "max_depth")
+FLOAT_OPTIONS = ("settle_delay",)
+INT_SOURCE_FIELDS = ("concurrency", "attempts", "page_size")
+
+
+def typed_number(text: str, kind: type):
+    """A form's number as `kind`: None when left empty, the text itself when it is not a
+    number (so validation names the field)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        return text
+
+
+def place_errors(exc: ConfigError, known, rename=None) -> dict:
+    """`{form field: problem}` for every invalid field; fields not on the form go to the top.
+
+    `rename` turns an API field name (`options.concurrency`) into the form's input name.
+    """
+    placed: dict = {}
+    for name, problem in error_fields(exc).items():
+        name = rename(name) if rename else name
+        if name in known:
+            placed.setdefault(name, problem)
+        else:
+            top = f"{name}: {problem}" if name != "body" else problem
+            placed[FORM_KEY] = f"{placed[FORM_KEY]}; {top}" if FORM_KEY in placed else top
+    return placed
 
 
 def option_text(name: str, value) -> str:
@@ -58,12 +84,27 @@ def job_values(job: dict | None) -> dict:
 
 
 def job_from_form(form: MultiDict) -> dict:
-    """The API body for a job from the posted form."""
+    """The API body for a job from the posted form, with numbers and flags typed."""
     body = {key: form.get(key, "").strip() for key in
             ("name", "source", "source_root", "target_root", "schedule")}
-    body["options"] = {name: form[name].strip() for name in option_names() if name in form}
+    if str(body.get("source", "")).isdigit():
+        body["source"] = int(body["source"])
+    options = {}
+    for name in option_names():
+        if name not in form:
+            continue
+        kind = int if name in INT_OPTIONS else float if name in FLOAT_OPTIONS else None
+        value = typed_number(form[name], kind) if kind else form[name].strip()
+        if value is not None:
+            options[name] = value
+    body["options"] = options
     body.update({flag: flag in form for flag in JOB_FLAGS})
     return body
+
+
+def job_field(name: str) -> str:
+    """The job form's input for an API field (options sit flat on the form)."""
+    return name.removeprefix("options.")
 
 
 def job_form_values(form: MultiDict) -> dict:
@@ -74,38 +115,51 @@ def job_form_values(form: MultiDict) -> dict:
     return values
 
 
+def pairs_text(pairs) -> str:
+    """Stored `[[a, b], ...]` path pairs as the form's `a=b` lines."""
+    if isinstance(pairs, str):
+        return pairs
+    return "\n".join(f"{left}={right}" for left, right in pairs or ())
+
+
 def source_values(source: dict | None) -> dict:
     """The flat form values of a source, inputs named `kind-field` (secrets never shown)."""
     source = source or {"kind": "local", "qps": 0, "concurrency": 8, "config": {}}
     values = {"name": source.get("name", ""), "kind": source["kind"],
               "qps": f"{source.get('qps') or 0:g}", "concurrency": source.get("concurrency")}
     for name, value in source["config"].items():
-        values[f"{source['kind']}-{name}"] = value
+        shown = pairs_text(value) if name == "event_map" else value
+        values[f"{source['kind']}-{name}"] = "" if shown is None else shown
     return values
 
 
 def source_from_form(form: MultiDict, kind: str) -> dict:
-    """The API body for a source of `kind` from the posted form."""
+    """The API body for a source of `kind` from the posted form, numbers and flags typed."""
     body = {"name": form.get("name", "").strip(), "kind": kind,
-            "qps": form.get("qps", "0").strip() or "0",
-            "concurrency": form.get("concurrency", "8").strip() or "8"}
+            "qps": typed_number(form.get("qps", ""), float),
+            "concurrency": typed_number(form.get("concurrency", ""), int)}
     for name in CONFIG_FIELDS.get(kind, ()):
+        key = f"{kind}-{name}"
         if name in SOURCE_FLAGS:
-            body[name] = f"{kind}-{name}" in form
-        elif f"{kind}-{name}" in form:
-            body[name] = form[f"{kind}-{name}"].strip()
+            body[name] = key in form
+        elif name in TUNING_FIELDS and key in form:
+            body[name] = typed_number(form[key], int if name in INT_SOURCE_FIELDS else float)
+        elif key in form:
+            body[name] = form[key].strip()
     for name in SECRET_FIELDS.get(kind, ()):
         if form.get(f"{kind}-{name}"):
             body[name] = form[f"{kind}-{name}"]
-    return body
+    # An emptied tuning field goes back to its default (None); qps and concurrency keep theirs.
+    return {key: value for key, value in body.items()
+            if value is not None or key in TUNING_FIELDS}
 
 
-def source_error(exc: ConfigError, kind: str) -> dict:
-    """A source's ConfigError placed beside its (kind-prefixed) field."""
-    placed = place_error(exc, {"name", "kind", "qps", "concurrency",
-                               *CONFIG_FIELDS.get(kind, ()), *SECRET_FIELDS.get(kind, ())})
-    return {(f"{kind}-{key}" if key not in ("name", "kind", "qps", "concurrency", FORM_KEY)
-             else key): problem for key, problem in placed.items()}
+def source_errors(exc: ConfigError, kind: str) -> dict:
+    """A source's errors placed beside its (kind-prefixed) fields."""
+    common = {"name", "kind", "qps", "concurrency"}
+    own = {*CONFIG_FIELDS.get(kind, ()), *SECRET_FIELDS.get(kind, ())}
+    return place_errors(exc, common | {f"{kind}-{name}" for name in own},
+                        lambda name: f"{kind}-{name}" if name in own else name)
 
 
 def source_kinds() -> list[tuple]:

@@ -10,11 +10,12 @@ from strmsync.web.context import get_redis, get_store
 from strmsync.web.panel import panel
 from strmsync.web.panel.forms import (
     OPTION_CHOICES,
+    job_field,
     job_form_values,
     job_from_form,
     job_values,
     option_names,
-    place_error,
+    place_errors,
 )
 from strmsync.web.panel.records import job_overview
 
@@ -63,7 +64,8 @@ def _save(job: dict | None = None):
             raise ConfigError(f"name: a job called {values['name']!r} exists")
     except ConfigError as exc:
         known = {*JOB_FIELDS, *option_names()}
-        return _form(job_form_values(request.form), place_error(exc, known), job, 400)
+        errors = place_errors(exc, known, job_field)
+        return _form(job_form_values(request.form), errors, job, 400)
     if job is None:
         job_id = store.add_job(values)
     else:

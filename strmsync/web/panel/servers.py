@@ -6,7 +6,7 @@ from strmsync.errors import ConfigError
 from strmsync.servers import FIELDS, validate_server
 from strmsync.web.context import get_store
 from strmsync.web.panel import panel
-from strmsync.web.panel.forms import place_error
+from strmsync.web.panel.forms import place_errors, typed_number
 
 KINDS = ("emby", "jellyfin")
 
@@ -41,6 +41,10 @@ def _save(server: dict | None = None):
     """Validate and store the posted media server; the form again when it is wrong."""
     store = get_store()
     body = {name: request.form.get(name, "").strip() for name in FIELDS}
+    body["refresh_threshold"] = typed_number(body["refresh_threshold"], int)
+    # An empty API key keeps the stored one; an empty path map clears it.
+    body = {name: value for name, value in body.items()
+            if value is not None and not (name == "api_key" and not value)}
     try:
         values = validate_server(body, server)
         other = store.server(values["name"])
@@ -48,7 +52,7 @@ def _save(server: dict | None = None):
             raise ConfigError(f"name: a media server called {values['name']!r} exists")
     except ConfigError as exc:
         shown = {**request.form.to_dict(), "api_key": ""}
-        return _form(shown, place_error(exc, FIELDS), server, 400)
+        return _form(shown, place_errors(exc, FIELDS), server, 400)
     if server is None:
         store.add_server(values)
     else:

@@ -7,7 +7,7 @@ from strmsync.sources import KINDS, validate_source
 from strmsync.web.context import get_store
 from strmsync.web.panel import panel
 from strmsync.web.panel.forms import (
-    source_error,
+    source_errors,
     source_from_form,
     source_kinds,
     source_values,
@@ -38,7 +38,7 @@ def _save(source: dict | None = None):
             raise ConfigError(f"name: a source called {values['name']!r} exists")
     except ConfigError as exc:
         shown = {**request.form.to_dict(), "kind": kind if kind in KINDS else "local"}
-        return _form(shown, source_error(exc, kind), source, 400)
+        return _form(shown, source_errors(exc, kind), source, 400)
     if source is None:
         store.add_source(values)
     else:

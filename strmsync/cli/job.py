@@ -60,10 +60,12 @@ def _job(store: Store, name: str) -> dict:
 
 def _save(store: Store, args, settings) -> int:
     data = {"name": args.name, "options": option_values(args)}
-    for key in ("source", "source_root", "target_root", "schedule", "run_on_start", "watch",
-                "enabled"):
+    for key in ("source", "source_root", "target_root", "schedule"):
         if getattr(args, key, None) is not None:
             data[key] = getattr(args, key)
+    for flag in ("run_on_start", "watch", "enabled"):
+        if getattr(args, flag, None) is not None:
+            data[flag] = getattr(args, flag) == "yes"
     existing = _job(store, args.name) if args.action == "edit" else None
     if existing is None and store.job(args.name):
         raise ConfigError(f"name: a job called {args.name!r} exists")

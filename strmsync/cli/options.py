@@ -20,7 +20,7 @@ def add_sync_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--meta-ext", dest="meta_exts", help="metadata extensions, comma-separated")
     p.add_argument("--max-delete",
                    help="largest share of managed files one run may delete (default 10%%)")
-    p.add_argument("--concurrency", help="parallel file operations (default 4)")
+    p.add_argument("--concurrency", type=int, help="parallel file operations (default 4)")
     p.add_argument("--cleanup", choices=("managed", "off"), help="clean up orphans (default)")
 
 

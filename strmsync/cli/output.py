@@ -18,6 +18,15 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+def error_line(exc: Exception) -> str:
+    """An error as one line: every invalid field of an InvalidBody, else its message."""
+    from strmsync.validation import InvalidBody
+
+    if isinstance(exc, InvalidBody):
+        return "; ".join(f"{name}: {problem}" for name, problem in exc.errors.items())
+    return str(exc)
+
+
 def run_action(command: str, args, actions: dict) -> int:
     """Run `actions[args.action](store, args, settings)` on the record; errors become lines.
 
@@ -32,6 +41,6 @@ def run_action(command: str, args, actions: dict) -> int:
     try:
         return actions[args.action](store, args, settings)
     except (ConfigError, FatalError) as exc:
-        return fail(f"strmsync {command} {args.action}: {exc}")
+        return fail(f"strmsync {command} {args.action}: {error_line(exc)}")
     finally:
         store.close()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from strmsync.config import SyncOptions
 from strmsync.drivers.base import Driver, Listing, ScanReport
 from strmsync.drivers.local import LocalDriver
-from strmsync.errors import ConfigError
+from strmsync.errors import ConfigError, FatalError, ListingError, RetryableError
 
 if TYPE_CHECKING:
     from strmsync.drivers.sharedlimits import SharedLimits
@@ -88,24 +88,25 @@ def test_source(source: dict, sources: SourceLookup | None = None) -> dict:
         name = source["config"].get("fallback_source")
         if name:
             fallback = _lookup(name, sources)
-            facts["fallback"] = f"{fallback['name']}: " + _tested(fallback)
+            _tested(fallback)
+            facts["fallback"] = f"{fallback['name']}: ok"
         return facts
     if source["kind"] in ("openlist", "clouddrive2"):
-        driver = open_remote(source, "/", attempts=2)
-        try:
-            return driver.test()
-        finally:
-            driver.close()
+        return _tested(source)
     raise ConfigError(f"kind: {source['kind']} sources are not supported")
 
 
-def _tested(source: dict) -> str:
+def _tested(source: dict) -> dict:
+    """A remote source's test facts; FatalError naming where it failed to connect."""
     driver = open_remote(source, "/", attempts=2)
     try:
-        driver.test()
+        return driver.test()
+    except (RetryableError, ListingError) as exc:
+        config = source.get("config") or {}
+        where = config.get("url") or config.get("address") or source["name"]
+        raise FatalError(f"cannot connect to {where}: {exc}") from None
     finally:
         driver.close()
-    return "ok"
 
 
 def _fallback(source: dict, source_root: str, sources: SourceLookup | None,

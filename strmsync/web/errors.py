@@ -5,7 +5,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from strmsync.errors import ConfigError, FatalError
+from strmsync.errors import ConfigError, FatalError, ListingError, RetryableError, StrmsyncError
 from strmsync.validation import InvalidBody
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,10 @@ def init_app(app: Flask) -> None:
         return jsonify({"error": str(exc), "errors": error_fields(exc)}), 400
 
     @app.errorhandler(FatalError)
-    def fatal_error(exc: FatalError):
+    @app.errorhandler(RetryableError)
+    @app.errorhandler(ListingError)
+    def outside_error(exc: StrmsyncError):
+        # A source or media server that failed or refused: their fault, not ours.
         return jsonify({"error": str(exc)}), 502
 
     @app.errorhandler(HTTPException)

@@ -2,6 +2,8 @@
 
 import sqlite_utils
 
+from strmsync.secretbox import SecretBox, is_sealed
+
 
 def _initial(db: sqlite_utils.Database) -> None:
     db["sources"].create({
@@ -64,14 +66,29 @@ def _settings(db: sqlite_utils.Database) -> None:
     db["settings"].create({"key": str, "value": str, "updated_at": float}, pk="key")
 
 
-MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers, _settings]
+def _seal_secrets(db: sqlite_utils.Database, box: SecretBox) -> None:
+    # Records from before secrets were sealed hold them in plain text; seal them in place.
+    for table, column, empty in (("sources", "secrets", "{}"), ("media_servers", "api_key", "")):
+        rows = db.execute(f"SELECT id, {column} FROM {table}").fetchall()
+        for row_id, value in rows:
+            if value not in (None, "", empty) and not is_sealed(value):
+                db.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                           [box.seal(value), row_id])
 
 
-def migrate(db: sqlite_utils.Database) -> int:
+MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers, _settings,
+              _seal_secrets]
+NEEDS_KEY = {_seal_secrets}
+
+
+def migrate(db: sqlite_utils.Database, box: SecretBox) -> int:
     """Apply the migrations this database has not seen; returns the schema version."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
         with db.conn:
-            step(db)
+            if step in NEEDS_KEY:
+                step(db, box)
+            else:
+                step(db)
             db.execute(f"PRAGMA user_version = {number}")
     return len(MIGRATIONS)

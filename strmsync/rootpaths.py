@@ -58,6 +58,8 @@ def check_target(target: str, data_dir: Path, source_root: str | None = None) ->
 def check_run_roots(target: str, local_source: str | None) -> None:
     """FatalError before a run touches anything: its roots overlap now, or the local source
     root is missing (a mount that is down must not look like an empty library)."""
+    if real(target) == "/":
+        raise FatalError(f"target_root: {target} leads to / (the whole file system)")
     if local_source is None:
         return
     if not os.path.isdir(local_source):

@@ -78,6 +78,8 @@ def validate_server(data, existing: dict | None = None) -> dict:
 
 def to_media_server(row: dict) -> MediaServer:
     """The notifier's view of a stored record (validates it too)."""
+    if row.get("api_key_error"):
+        raise ConfigError(f"api_key: {row['api_key_error']}")
     return MediaServer(name=row["name"], kind=row["kind"], url=row["url"],
                        api_key=row["api_key"] or "",
                        path_map=tuple(tuple(pair) for pair in row.get("path_map") or ()),

@@ -12,6 +12,7 @@ import waitress
 import _fastscan
 from strmsync import __version__
 from strmsync.config import Settings
+from strmsync.lifeline import PARENT_ENV
 from strmsync.queue import (
     EmbeddedRedis,
     connect,
@@ -21,9 +22,11 @@ from strmsync.queue import (
     requeue_missing,
 )
 from strmsync.scheduler import Scheduler
+from strmsync.secretbox import tighten_private_files
 from strmsync.store import Store
 from strmsync.watchers.manager import Watchers
 from strmsync.web import create_app
+from strmsync.web.auth import password_origin, setup_code
 
 log = logging.getLogger(__name__)
 WORKER_STOP_GRACE = 60
@@ -40,6 +43,7 @@ class Service:
 
     def start(self) -> None:
         """Start Redis (if embedded), recover the record, then workers, scheduler and web."""
+        tighten_private_files(self.settings.data_dir)
         self.url = redis_url(self.settings, self.embedded)
         self.conn = connect(self.url)
         self.store = Store(self.settings.database_path)
@@ -57,9 +61,14 @@ class Service:
         threading.Thread(target=self.server.run, name="web", daemon=True).start()
         log.info("strmsync %s serving on http://%s:%s (_fastscan: %s, data: %s)", __version__,
                  self.settings.host, self.port, _fastscan.IMPLEMENTATION, self.settings.data_dir)
+        if password_origin(self.settings) is None:
+            log.warning("no panel password is set yet: open http://%s:%s/setup and give the"
+                        " setup code %s (or set STRMSYNC_PANEL_PASSWORD)", self.settings.host,
+                        self.port, setup_code(app))
 
     def _spawn_worker(self, index: int) -> subprocess.Popen:
-        env = {**os.environ, "REDIS_URL": self.url, "STRMSYNC_DATA": str(self.settings.data_dir)}
+        env = {**os.environ, "REDIS_URL": self.url, "STRMSYNC_DATA": str(self.settings.data_dir),
+               PARENT_ENV: str(os.getpid())}
         name = f"strmsync-{os.getpid()}-{index}"
         return subprocess.Popen([sys.executable, "-m", "strmsync", "--log-level",
                                  self.settings.log_level, "worker", "--name", name], env=env)

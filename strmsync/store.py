@@ -10,12 +10,15 @@ from pathlib import Path
 import sqlite_utils
 
 from strmsync.migrations import migrate
+from strmsync.secretbox import SecretBox, SecretUnreadable, private_dir, private_file
 
 SOURCE_COLUMNS = ("name", "kind", "config", "secrets", "qps", "concurrency")
 JOB_COLUMNS = ("name", "source_id", "source_root", "target_root", "options", "schedule",
                "run_on_start", "watch", "enabled")
 SERVER_COLUMNS = ("name", "kind", "url", "api_key", "path_map", "refresh_threshold")
 JSON_COLUMNS = ("config", "secrets", "options", "path_map")
+# Sealed with the data directory's key (secretbox.py): a source's secrets, a server's key.
+SEALED_COLUMNS = ("secrets", "api_key")
 RUN_COUNTS = ("scanned", "created", "updated", "skipped", "deleted", "failed", "meta_copied")
 FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
 
@@ -33,7 +36,10 @@ class Store:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Created private: SQLite gives its -wal and -shm files the database file's mode.
+        private_dir(self.path.parent)
+        private_file(self.path)
+        self.box = SecretBox(self.path.parent)
         conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
@@ -41,7 +47,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         with self._lock:
-            migrate(self.db)
+            migrate(self.db, self.box)
 
     def close(self) -> None:
         """Close the connection."""
@@ -87,7 +93,8 @@ class Store:
 
     def sources(self) -> list[dict]:
         """Every source, by name."""
-        return [_decode(row) for row in self.db.query("SELECT * FROM sources ORDER BY name")]
+        return [self._decode("sources", row)
+                for row in self.db.query("SELECT * FROM sources ORDER BY name")]
 
     def delete_source(self, source_id: int) -> None:
         """Remove a source record (its jobs must be gone first)."""
@@ -110,7 +117,8 @@ class Store:
         sql, params = "SELECT * FROM jobs", []
         if source_id is not None:
             sql, params = sql + " WHERE source_id = ?", [source_id]
-        return [_decode(row) for row in self.db.query(sql + " ORDER BY name", params)]
+        return [self._decode("jobs", row)
+                for row in self.db.query(sql + " ORDER BY name", params)]
 
     def delete_job(self, job_id: int) -> None:
         """Remove a job with its manifest, events and run history (files stay on disk)."""
@@ -190,7 +198,8 @@ class Store:
 
     def servers(self) -> list[dict]:
         """Every media server, by name."""
-        return [_decode(row) for row in self.db.query("SELECT * FROM media_servers ORDER BY name")]
+        return [self._decode("media_servers", row)
+                for row in self.db.query("SELECT * FROM media_servers ORDER BY name")]
 
     def delete_server(self, server_id: int) -> None:
         """Remove a media server and its links to jobs."""
@@ -200,7 +209,7 @@ class Store:
 
     def job_servers(self, job_id: int) -> list[dict]:
         """The media servers a job notifies."""
-        return [_decode(row) for row in self.db.query(
+        return [self._decode("media_servers", row) for row in self.db.query(
             "SELECT m.* FROM media_servers m JOIN job_media_servers j ON j.server_id = m.id"
             " WHERE j.job_id = ? ORDER BY m.name", [job_id])]
 
@@ -214,21 +223,45 @@ class Store:
 
     def _insert(self, table: str, columns: tuple, values: dict) -> int:
         now = time.time()
-        row = {**_encode(columns, values), "created_at": now, "updated_at": now}
+        row = {**self._encode(columns, values), "created_at": now, "updated_at": now}
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         cur = self._write(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(row.values()))
         return cur.lastrowid
 
     def _update(self, table: str, columns: tuple, row_id: int, values: dict) -> None:
-        row = {**_encode(columns, values), "updated_at": time.time()}
+        row = {**self._encode(columns, values), "updated_at": time.time()}
         sets = ", ".join(f"{name} = ?" for name in row)
         self._write(f"UPDATE {table} SET {sets} WHERE id = ?", list(row.values()) + [row_id])
 
     def _decoded(self, table: str, key) -> dict | None:
         column = "id" if isinstance(key, int) or str(key).isdigit() else "name"
         row = self._one(f"SELECT * FROM {table} WHERE {column} = ?", [key])
-        return _decode(row) if row else None
+        return self._decode(table, row) if row else None
+
+    def _encode(self, columns: tuple, values: dict) -> dict:
+        unknown = set(values) - set(columns)
+        assert not unknown, unknown
+        row = {name: json.dumps(value) if name in JSON_COLUMNS else value
+               for name, value in values.items()}
+        for name in SEALED_COLUMNS:
+            if row.get(name) not in (None, "", "{}"):
+                row[name] = self.box.seal(row[name])
+        return row
+
+    def _decode(self, table: str, row: dict) -> dict:
+        for name in SEALED_COLUMNS:
+            if name in row:
+                try:
+                    row[name] = self.box.open(row[name]) if row[name] else row[name]
+                except SecretUnreadable as exc:
+                    # Shown as "enter the secret again"; the sealed value stays stored.
+                    row[name] = "{}" if name == "secrets" else ""
+                    row[f"{name}_error"] = str(exc)
+        for name in JSON_COLUMNS:
+            if name in row:
+                row[name] = json.loads(row[name] or "{}")
+        return row
 
     # runs ----------------------------------------------------------------------------------
 
@@ -391,16 +424,3 @@ class Store:
         rows = list(self.db.query(sql, params))
         return rows[0] if rows else None
 
-
-def _encode(columns: tuple, values: dict) -> dict:
-    unknown = set(values) - set(columns)
-    assert not unknown, unknown
-    return {name: json.dumps(value) if name in JSON_COLUMNS else value
-            for name, value in values.items()}
-
-
-def _decode(row: dict) -> dict:
-    for name in JSON_COLUMNS:
-        if name in row:
-            row[name] = json.loads(row[name] or "{}")
-    return row

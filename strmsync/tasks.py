@@ -13,7 +13,7 @@ from strmsync.drivers import open_driver
 from strmsync.drivers.sharedlimits import shared_limits
 from strmsync.engine import JobSpec, Progress, Run
 from strmsync.engine.runlog import RunLog
-from strmsync.errors import ConfigError
+from strmsync.errors import ConfigError, FatalError
 from strmsync.notifications import notify_after_run
 from strmsync.queue import enqueue_run, push_run
 from strmsync.store import Store
@@ -78,7 +78,7 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
         options = SyncOptions.from_dict(job["options"])
         driver = open_driver(store.source(job["source_id"]), job["source_root"], options,
                              sources=store.source, limits=limits)
-    except ConfigError as exc:
+    except (ConfigError, FatalError) as exc:
         store.start_run(run["id"], 0, "")
         store.finish_run(run["id"], "failed", {}, str(exc))
         return "failed"

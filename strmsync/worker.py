@@ -8,6 +8,7 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 
 from strmsync import runslots, tasks  # noqa: F401 - imported once, before the forks
+from strmsync.lifeline import die_with_parent, die_with_parent_from_env
 from strmsync.queue import connect, run_queue
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,16 @@ class RunWorker(Worker):
     SIGTERM should instead end the run now, as `cancelled`, with no half-written file.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.worker_pid = os.getpid()
+
+    def main_work_horse(self, job, queue):
+        # The horse runs in a process group of its own: a kill of the worker's group (or of
+        # serve's) would leave it writing the target with nobody watching.
+        die_with_parent(self.worker_pid)
+        super().main_work_horse(job, queue)
+
     def handle_warm_shutdown_request(self):
         super().handle_warm_shutdown_request()
         job = self.get_current_job()
@@ -31,6 +42,7 @@ class RunWorker(Worker):
 def work(url: str, data_dir: str, burst: bool = False, name: str | None = None) -> bool:
     """Run one worker against the queue at `url` until stopped (or idle, with `burst`)."""
     os.environ["STRMSYNC_DATA"] = str(data_dir)  # the forked work horses read it
+    die_with_parent_from_env()  # started by serve: end with it
     conn = connect(url)
     # Each run forks a work horse; frozen objects are not touched by its collector, so the
     # horse copies fewer of the parent's pages (tasks is imported above for the same reason).

@@ -78,6 +78,7 @@ def _list(store: Store, args, settings=None) -> int:
         return 0
     print_table(["id", "name", "kind", "where", "secrets"], [
         [r["id"], r["name"], r["kind"], r.get("root") or r.get("url") or r.get("address"),
+         "enter the secret again" if r.get("secrets_error") else
          ",".join(r["secrets_set"]) or "-"] for r in rows])
     return 0
 

@@ -61,6 +61,8 @@ def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str =
     from strmsync.drivers.gate import SourcePolicy
     from strmsync.drivers.openlist import OpenListDriver
 
+    if source.get("secrets_error"):
+        raise FatalError(f"source {source['name']}: its secrets {source['secrets_error']}")
     config, secrets = source.get("config") or {}, source.get("secrets") or {}
     tuning = SourcePolicy.from_source(source, **policy)
     credentials = {"token": secrets.get("token") or "", "password": secrets.get("password") or "",

@@ -20,6 +20,7 @@ from strmsync.engine.progress import COUNTS, Progress
 from strmsync.engine.runlog import RunLog
 from strmsync.engine.writer import TargetWriter
 from strmsync.errors import ConfigError, FatalError
+from strmsync.rootpaths import check_run_roots
 from strmsync.store import Store
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,9 @@ class Run:
 
     def _locked(self) -> str:
         self._recover_interrupted()
+        # Checked again now: a symlink made since the job was saved, or a mount that is down.
+        local_source = self.driver.root if self.driver.kind == "local" else None
+        check_run_roots(self.job.target_root, local_source)
         self.writer.ensure_root(self.dry_run)
         self.driver.strm_text("probe.mkv", self.options.strm_mode)  # bad STRM settings: fatal
         if self.mode == "events":

@@ -4,10 +4,12 @@ Who gets in:
 - requests through Home Assistant ingress (see `ingress.py`): trusted, HA logged them in;
 - a browser session that logged in with the password;
 - API clients with HTTP basic auth (any user name, the panel password);
-  (too many wrong passwords from one address lock it out for a while: `lockout.py`)
-- while no password exists at all, the JSON API stays open (as before the panel existed),
-  but the panel itself first asks for a password to be set.
-`/api/v1/health`, the login pages and the webhook endpoints (their own token) are open.
+  (too many wrong passwords or setup codes from one address lock it out for a while:
+  `lockout.py`)
+- while no password exists at all, nobody but ingress: the first start is closed. `/setup`
+  sets the password with the one-time setup code printed in the serve log.
+The login and setup pages, a minimal `/api/v1/health` and the webhook endpoints (their own
+token) are open.
 Unsafe requests carrying a browser session must carry its CSRF token.
 """
 
@@ -34,6 +36,7 @@ MIN_PASSWORD = 8
 OPEN_ENDPOINTS = {"panel.login", "panel.setup", "panel.static", "api.health"}
 WEBHOOK_PATH = "/api/v1/webhook"
 LOCKOUT_KEY = "strmsync.login_lockout"
+SETUP_CODE_KEY = "strmsync.setup_code"
 
 
 class LockedOut(Exception):
@@ -131,16 +134,31 @@ def logged_in() -> bool:
 def password_attempt(candidate: str) -> bool:
     """Check a password a client sent, counting wrong ones per address; LockedOut when
     its address has had too many (then nothing is checked)."""
+    return _attempt(lambda: check_password(_settings(), candidate))
+
+
+def setup_code_attempt(candidate: str) -> bool:
+    """Check a setup code like a password: wrong ones count towards the lock-out."""
+    code = setup_code(current_app)
+    return _attempt(lambda: hmac.compare_digest(candidate.strip().encode(), code.encode()))
+
+
+def _attempt(check) -> bool:
     lockout: LoginLockout = current_app.extensions[LOCKOUT_KEY]
     address = request.remote_addr or ""
     wait = lockout.wait_for(address)
     if wait:
         raise LockedOut(wait)
-    if check_password(_settings(), candidate):
+    if check():
         lockout.succeeded(address)
         return True
     lockout.failed(address)
     return False
+
+
+def setup_code(app: Flask) -> str:
+    """The one-time code `/setup` asks for, made when the app is (shown in the serve log)."""
+    return app.extensions[SETUP_CODE_KEY]
 
 
 def _basic_auth_ok() -> bool:
@@ -168,7 +186,7 @@ def access() -> str | None:
     if logged_in():
         return "session"
     if password_origin(_settings()) is None:
-        return "open" if _is_api() else None
+        return None
     return "basic" if _is_api() and _basic_auth_ok() else None
 
 
@@ -187,12 +205,23 @@ def guard():
 
 
 def _turn_away():
+    first_start = password_origin(_settings()) is None
+    if _is_api() and first_start:
+        abort(401, "no panel password is set yet: open /setup with the setup code from the"
+                   " serve log, or set STRMSYNC_PANEL_PASSWORD")
     if _is_api():
         abort(401, "log in to the panel, or use HTTP basic auth with the panel password")
-    if password_origin(_settings()) is None:
+    if first_start:
         return redirect(url_for("panel.setup"))
     target = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("panel.login", next=target))
+
+
+def _new_setup_code() -> str:
+    # Three groups of four from an alphabet without look-alikes (0/O, 1/l/I): easy to type
+    # from a log, about 62 bits.
+    alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
 
 
 def safe_next(target: str | None) -> str:
@@ -210,5 +239,6 @@ def init_app(app: Flask) -> None:
                       SESSION_COOKIE_HTTPONLY=True,
                       PERMANENT_SESSION_LIFETIME=timedelta(days=30))
     app.extensions[LOCKOUT_KEY] = LoginLockout()
+    app.extensions[SETUP_CODE_KEY] = _new_setup_code()
     app.before_request(guard)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -8,11 +8,20 @@ from strmsync import __version__
 from strmsync.queue import run_queue
 from strmsync.scheduler import scheduler_alive
 from strmsync.web.api import api
+from strmsync.web.auth import access
 from strmsync.web.context import get_redis, get_store
 
 
 @api.get("/health")
 def health():
+    """The service's health; anonymous callers get the status only (no paths, no counts)."""
+    report = _report()
+    if access() is None:
+        return {"status": report["status"]}, 200 if report["status"] == "ok" else 503
+    return report, 200 if report["status"] == "ok" else 503
+
+
+def _report() -> dict:
     report = {"version": __version__, "fastscan": _fastscan.IMPLEMENTATION}
     try:
         get_store().db.execute("SELECT 1").fetchone()
@@ -33,4 +42,4 @@ def health():
         report["redis"] = {"ok": False, "error": str(exc)}
     healthy = report["database"]["ok"] and report.get("redis", {}).get("ok")
     report["status"] = "ok" if healthy else "degraded"
-    return report, 200 if healthy else 503
+    return report

@@ -13,6 +13,7 @@ from strmsync.web.auth import (
     password_origin,
     safe_next,
     set_password,
+    setup_code_attempt,
 )
 from strmsync.web.panel import panel
 from strmsync.web.panel.settings import settings_of
@@ -42,19 +43,24 @@ def login():
 def setup():
     if password_origin(settings_of()) is not None:
         return redirect(url_for("panel.login"))
-    errors = {}
+    errors, status = {}, 200
     if request.method == "POST":
         try:
+            if not setup_code_attempt(request.form.get("code", "")):
+                time.sleep(FAILED_LOGIN_PAUSE)  # slows down guessing
+                raise ConfigError("code: not the setup code; it is in the serve log")
             set_password(settings_of(), request.form.get("password", ""),
                          request.form.get("repeat", ""))
+        except LockedOut as exc:
+            errors["code"], status = str(exc).capitalize() + ".", 429
         except ConfigError as exc:
             name, _, problem = str(exc).partition(": ")
-            errors[name] = problem
+            errors[name], status = problem, 400
         else:
             log_in()
             flash("Password set. Welcome to strmsync.", "ok")
             return redirect(url_for("panel.dashboard"))
-    return render_template("panel/setup.html", errors=errors), 400 if errors else 200
+    return render_template("panel/setup.html", errors=errors), status
 
 
 @panel.post("/logout")

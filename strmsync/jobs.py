@@ -30,7 +30,7 @@ from strmsync.validation import (
     collect,
     raise_errors,
     require,
-    validated,
+    typed_fields,
 )
 
 JOB_FIELDS = ("name", "source", "source_root", "target_root", "options", "schedule",
@@ -113,9 +113,8 @@ class RunRequest(Body):
 
 def validate_job(data, store, existing: dict | None = None) -> dict:
     """The columns of a job record from API/CLI input, merged over `existing`."""
-    given = validated(JobBody, data).model_dump(exclude_unset=True)
+    given, errors = typed_fields(JobBody, data)
     base = existing or {}
-    errors: dict = {}
     if existing is None:
         require(given, ("name", "source", "source_root", "target_root"), errors)
     source_key = given.get("source", base.get("source_id"))

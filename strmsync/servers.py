@@ -18,7 +18,7 @@ from strmsync.validation import (
     collect,
     raise_errors,
     require,
-    validated,
+    typed_fields,
 )
 
 FIELDS = ("name", "kind", "url", "api_key", "path_map", "refresh_threshold")
@@ -49,9 +49,8 @@ def validate_server(data, existing: dict | None = None) -> dict:
     An API key that cannot be read (a lost key file) stays stored as it is unless a new
     one is given: the returned values then leave out `api_key`.
     """
-    given = validated(ServerBody, data).model_dump(exclude_unset=True)
+    given, errors = typed_fields(ServerBody, data)
     base = existing or {}
-    errors: dict = {}
     if existing is None:
         require(given, ("name", "kind", "url"), errors)
     merged = {name: given.get(name, base.get(name)) for name in FIELDS}

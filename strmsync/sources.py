@@ -23,7 +23,7 @@ from strmsync.validation import (
     collect,
     raise_errors,
     require,
-    validated,
+    typed_fields,
 )
 
 KINDS = ("local", "openlist", "clouddrive2")
@@ -130,8 +130,7 @@ def validate_source(data, existing: dict | None = None) -> dict:
         raise InvalidBody({"kind": f"must be one of {', '.join(KINDS)}"})
     if existing and kind != existing["kind"]:
         raise InvalidBody({"kind": "cannot change; create a new source instead"})
-    given = validated(BODIES[kind], data).model_dump(exclude_unset=True)
-    errors: dict = {}
+    given, errors = typed_fields(BODIES[kind], data)
     if existing is None:
         require(given, ("name",), errors)
     config = {**base.get("config", {}),

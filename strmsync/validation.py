@@ -8,7 +8,7 @@ strings, and the translation of pydantic's errors into `{field: problem}`.
 
 import json
 import re
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
@@ -30,7 +30,8 @@ class InvalidBody(ConfigError):
     """A request body (or form) with one or more invalid fields: `errors` maps each to why."""
 
     def __init__(self, errors: dict[str, str]):
-        self.errors = dict(errors)
+        # In field order, as the API's JSON shows them: the message names the first.
+        self.errors = dict(sorted(errors.items()))
         first = next(iter(self.errors))
         super().__init__(f"{first}: {self.errors[first]}")
 
@@ -78,18 +79,57 @@ def validated(model: type[Body], data: Any, prefix: str = "") -> Body:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidBody(field_errors(exc, prefix, model.unknown_field)) from None
+        raise InvalidBody(field_errors(exc, prefix, model)) from None
+
+
+def typed_fields(model: type[Body], data: Any) -> tuple[dict, dict[str, str]]:
+    """`(fields, errors)`: the body's well-typed fields as `model` reads them, and every
+    field that is not; so a caller's own checks can add theirs and report all at once."""
+    if not isinstance(data, dict):
+        raise InvalidBody({"body": "expected a JSON object"})
+    try:
+        return model.model_validate(data).model_dump(exclude_unset=True), {}
+    except ValidationError as exc:
+        errors = field_errors(exc, model=model)
+        wrong = {error["loc"][0] for error in exc.errors() if error["loc"]}
+    # Fields are typed one by one (no validator spans two), so the rest validates alone.
+    rest = {name: value for name, value in data.items()
+            if name not in wrong and name in model.model_fields}
+    return model.model_validate(rest).model_dump(exclude_unset=True), errors
 
 
 def field_errors(exc: ValidationError, prefix: str = "",
-                 unknown: str = "not a known field") -> dict[str, str]:
+                 model: type[Body] | None = None) -> dict[str, str]:
     """`{dotted.field: problem}` for each error pydantic found (the first per field)."""
     errors: dict[str, str] = {}
     for error in exc.errors(include_url=False):
         name = prefix + _location(error["loc"]) if error["loc"] else prefix.rstrip(".")
-        problem = unknown if error["type"] == "extra_forbidden" else _problem(error)
+        if error["type"] == "extra_forbidden" and model is not None:
+            problem = _owner(model, error["loc"]).unknown_field
+        else:
+            problem = _problem(error)
         errors.setdefault(name or "body", problem)
     return errors
+
+
+def _owner(model: type[Body], loc: tuple) -> type[Body]:
+    # The body an unknown field was found in: `options.fast` is an unknown *option*.
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        nested = _body_in(field.annotation) if field is not None else None
+        if nested is not None:
+            model = nested
+    return model
+
+
+def _body_in(annotation) -> type[Body] | None:
+    if isinstance(annotation, type) and issubclass(annotation, Body):
+        return annotation
+    for arg in get_args(annotation):
+        found = _body_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _location(loc: tuple) -> str:
@@ -142,7 +182,8 @@ def _problem(error: dict) -> str:
     if kind in BOUNDS:
         return BOUNDS[kind].format(*ctx.values())
     if kind == "literal_error":
-        return f"must be one of {ctx['expected'].replace(chr(39), '')}"
+        choices = ctx["expected"].replace("'", "").replace(" or ", ", ")
+        return f"must be one of {choices}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     message = error["msg"]

@@ -139,9 +139,26 @@ def app(settings: Settings):
     return application
 
 
+API_PASSWORD = "api-test-password"
+
+
 @pytest.fixture
-def client(app):
-    """A test client for the app."""
+def client(app, settings):
+    """A test client of the API, with the panel password set and sent as basic auth."""
+    import base64
+
+    from strmsync.web.auth import set_password
+
+    set_password(settings, API_PASSWORD, API_PASSWORD)
+    test_client = app.test_client()
+    basic = base64.b64encode(f"api:{API_PASSWORD}".encode()).decode()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Basic {basic}"
+    return test_client
+
+
+@pytest.fixture
+def browser_client(app):
+    """A test client as a first visitor's browser: no password set, nothing sent."""
     return app.test_client()
 
 

@@ -74,6 +74,10 @@ class Server:
         text = self.log.read_text()
         return text.split("serving on ")[1].split()[0] if "serving on " in text else None
 
+    def setup_code(self) -> str:
+        """The one-time setup code the service printed in its log."""
+        return self.log.read_text().split("setup code ")[1].split()[0]
+
     def stop(self) -> None:
         """Stop the service (SIGTERM, then kill)."""
         self.proc.terminate()
@@ -185,9 +189,9 @@ class PanelUser:
         """Follow a link of the top navigation."""
         self.click(f'.nav a[href$="{_nav_path(label)}"]')
 
-    def set_password(self, password: str) -> None:
-        """Fill the first-start form."""
-        self.fill({"password": password, "repeat": password})
+    def set_password(self, password: str, code: str) -> None:
+        """Fill the first-start form with the setup code from the serve log."""
+        self.fill({"code": code, "password": password, "repeat": password})
         self.click("form[data-setup] button")
 
     def log_in(self, password: str) -> None:

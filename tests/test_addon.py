@@ -250,10 +250,13 @@ def addon(tmp_path):
 
 def test_start_script_serves_the_addon_with_its_options(addon):
     proc, base, data, err = addon
+    auth = ("admin", OPTIONS["panel_password"])
     health = wait_for(lambda: (lambda r: r.json() if r.json().get("workers", {}).get("count")
                                == OPTIONS["workers"] else None)(
-        requests.get(f"{base}/api/v1/health", timeout=5)))
+        requests.get(f"{base}/api/v1/health", auth=auth, timeout=5)))
     assert health["status"] == "ok" and health["database"]["path"] == str(data / "strmsync.db")
+    anonymous = requests.get(f"{base}/api/v1/health", timeout=5).json()
+    assert anonymous == {"status": "ok"}, "no paths or counts for anonymous callers"
     assert "log level debug" in err.read_text()
     wait_for(lambda: " DEBUG " in err.read_text())
 
@@ -272,7 +275,6 @@ def test_start_script_serves_the_addon_with_its_options(addon):
     direct = requests.get(f"{base}/", timeout=5, allow_redirects=False)
     assert direct.status_code in (302, 303) and "/login" in direct.headers["Location"]
     assert requests.get(f"{base}/api/v1/jobs", timeout=5).status_code == 401
-    auth = ("admin", OPTIONS["panel_password"])
     settings = requests.get(f"{base}/api/v1/settings", auth=auth, timeout=5)
     assert settings.status_code == 200
     assert settings.json()["webhook_token"] == OPTIONS["webhook_token"]

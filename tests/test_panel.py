@@ -8,13 +8,19 @@ import pytest
 
 from strmsync.config import Settings, load_settings
 from strmsync.web import create_app
-from strmsync.web.auth import LOCKOUT_KEY, PASSWORD_FILE, SECRET_FILE
+from strmsync.web.auth import LOCKOUT_KEY, PASSWORD_FILE, SECRET_FILE, setup_code
 from strmsync.web.lockout import LOCKOUT, MAX_FAILURES, LoginLockout
 from tests.conftest import make_files
 
 PASSWORD = "tr0ub4dor&3"
 INGRESS = {"X-Ingress-Path": "/api/hassio_ingress/abc123"}
 HA = {"REMOTE_ADDR": "172.30.32.2"}
+
+
+@pytest.fixture
+def client(browser_client):
+    """These tests start where a new user does: no password set yet."""
+    return browser_client
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +38,8 @@ def set_up(client, password=PASSWORD) -> str:
     """Set the first password through the setup page; returns the session's CSRF token."""
     csrf = token(client.get("/setup"))
     response = client.post("/setup", data={"csrf_token": csrf, "password": password,
-                                           "repeat": password})
+                                           "repeat": password,
+                                           "code": setup_code(client.application)})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     return csrf
 
@@ -45,12 +52,19 @@ def field_errors(response) -> dict:
 
 def test_first_start_asks_for_a_password_and_keeps_only_its_hash(client, settings):
     assert client.get("/").headers["Location"] == "/setup"
-    assert client.get("/api/v1/jobs").status_code == 200  # no password yet: the API is open
+    closed = client.get("/api/v1/jobs")  # no password yet: closed, and it says how to open
+    assert closed.status_code == 401 and "setup code" in closed.json["error"]
     csrf = token(client.get("/setup"))
-    short = client.post("/setup", data={"csrf_token": csrf, "password": "abc", "repeat": "abc"})
+    code = setup_code(client.application)
+    guessed = client.post("/setup", data={"csrf_token": csrf, "password": PASSWORD,
+                                          "repeat": PASSWORD, "code": "aaaa-bbbb-cccc"})
+    assert guessed.status_code == 400 and "setup code" in field_errors(guessed)["code"]
+    assert not (settings.data_dir / PASSWORD_FILE).exists()
+    short = client.post("/setup", data={"csrf_token": csrf, "password": "abc", "repeat": "abc",
+                                        "code": code})
     assert short.status_code == 400 and "at least 8" in field_errors(short)["password"]
     differ = client.post("/setup", data={"csrf_token": csrf, "password": PASSWORD,
-                                         "repeat": PASSWORD + "x"})
+                                         "repeat": PASSWORD + "x", "code": code})
     assert field_errors(differ) == {"repeat": "the two passwords differ"}
     set_up(client)
     assert client.get("/").status_code == 200

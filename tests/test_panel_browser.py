@@ -78,7 +78,7 @@ def test_panel_direct_with_a_password_set_on_first_start(chrome, server, tmp_pat
     user = PanelUser(chrome, served.url)
     user.open("/")
     assert user.driver.current_url.endswith("/setup")
-    user.set_password(PASSWORD)
+    user.set_password(PASSWORD, served.setup_code())
     assert "Password set" in user.find(".flash-ok").text
     seen = sync_flow(user, tmp_path, BIG_LIBRARY)
     assert [done for status, done in seen if status == "running" and 0 < done < len(BIG_LIBRARY)], \

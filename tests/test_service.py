@@ -12,7 +12,7 @@ import requests
 from strmsync.queue import connect, enqueue_run, reap_dead_runs
 from strmsync.scheduler import Scheduler
 from strmsync.store import Store
-from tests.conftest import make_files, strmsync_env, tree, wait_for
+from tests.conftest import API_PASSWORD, make_files, strmsync_env, tree, wait_for
 from tests.standins import OpenListStandIn, User
 
 FINAL = ("succeeded", "partial", "failed", "cancelled")
@@ -260,7 +260,7 @@ def test_api_validation_messages(client, tmp_path):
                                             "source_root": str(tmp_path / "lib"),
                                             "target_root": str(tmp_path / "strm"),
                                             "options": {"strm_mode": "mount"}})
-    assert bad.json["error"] == "mount_prefix: required when strm_mode is 'mount'"
+    assert bad.json["error"] == "options.mount_prefix: required when strm_mode is 'mount'"
     assert client.get("/api/v1/runs/999").status_code == 404
     assert client.get("/api/v1/runs?status=weird").status_code == 400
     assert client.delete(f"/api/v1/sources/{source}").status_code == 204
@@ -313,7 +313,8 @@ def serve(tmp_path, data_dir):
     started = []
 
     def start(workers: int = 1):
-        env = strmsync_env(data_dir, STRMSYNC_WORKERS=str(workers), STRMSYNC_PORT="0")
+        env = strmsync_env(data_dir, STRMSYNC_WORKERS=str(workers), STRMSYNC_PORT="0",
+                           STRMSYNC_PANEL_PASSWORD=API_PASSWORD)
         env.pop("REDIS_URL", None)
         out = tmp_path / f"serve-{len(started)}.out"
         with open(out, "w") as sink:
@@ -330,6 +331,15 @@ def serve(tmp_path, data_dir):
         proc.wait()
 
 
+def _api_session() -> requests.Session:
+    session = requests.Session()
+    session.auth = ("api", API_PASSWORD)
+    return session
+
+
+http = _api_session()
+
+
 def _served_url(out):
     text = out.read_text() if out.exists() else ""
     return text.split("serving on ")[1].split()[0] + "/api/v1" if "serving on " in text else None
@@ -338,18 +348,18 @@ def _served_url(out):
 def test_serve_keeps_queued_runs_across_a_restart(tmp_path, data_dir, serve):
     make_files(tmp_path / "lib", {"a.mkv": "v"})
     first, api = serve(workers=0)
-    source = requests.post(f"{api}/sources", json={"name": "mnt", "kind": "local",
+    source = http.post(f"{api}/sources", json={"name": "mnt", "kind": "local",
                                                    "root": str(tmp_path / "lib")}).json()
-    job = requests.post(f"{api}/jobs", json={
+    job = http.post(f"{api}/jobs", json={
         "name": "m", "source": source["id"], "source_root": str(tmp_path / "lib"),
         "target_root": str(tmp_path / "strm")}).json()
-    run_id = requests.post(f"{api}/jobs/{job['id']}/run", json={}).json()["run_id"]
-    assert requests.get(f"{api}/runs/{run_id}").json()["status"] == "queued"
+    run_id = http.post(f"{api}/jobs/{job['id']}/run", json={}).json()["run_id"]
+    assert http.get(f"{api}/runs/{run_id}").json()["status"] == "queued"
     first.send_signal(signal.SIGTERM)
     assert first.wait(60) == 0
     second, api = serve(workers=1)
     run = wait_for(lambda: (lambda r: r if r["status"] in FINAL else None)(
-        requests.get(f"{api}/runs/{run_id}").json()))
+        http.get(f"{api}/runs/{run_id}").json()))
     assert run["status"] == "succeeded"
     assert (tmp_path / "strm/a.strm").exists()
     second.send_signal(signal.SIGTERM)
@@ -359,12 +369,12 @@ def test_serve_keeps_queued_runs_across_a_restart(tmp_path, data_dir, serve):
 def test_sigterm_cancels_a_running_sync_at_a_safe_point(tmp_path, data_dir, serve,
                                                         slow_openlist):
     proc, api = serve(workers=1)
-    source = requests.post(f"{api}/sources", json=slow_openlist).json()
-    job = requests.post(f"{api}/jobs", json={
+    source = http.post(f"{api}/sources", json=slow_openlist).json()
+    job = http.post(f"{api}/jobs", json={
         "name": "m", "source": source["id"], "source_root": "/Library",
         "target_root": str(tmp_path / "strm"), "options": {"concurrency": 1}}).json()
-    run_id = requests.post(f"{api}/jobs/{job['id']}/run", json={}).json()["run_id"]
-    wait_for(lambda: (requests.get(f"{api}/runs/{run_id}").json().get("progress") or {})
+    run_id = http.post(f"{api}/jobs/{job['id']}/run", json={}).json()["run_id"]
+    wait_for(lambda: (http.get(f"{api}/runs/{run_id}").json().get("progress") or {})
              .get("scanned"))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0

@@ -142,6 +142,24 @@ def app(settings: Settings):
 API_PASSWORD = "api-test-password"
 
 
+class AuthedHttp:
+    """`requests` calls carrying the test panel password as basic auth (no pooled session
+    left open between tests)."""
+
+    def get(self, url: str, **kwargs):
+        import requests
+
+        return requests.get(url, auth=("api", API_PASSWORD), timeout=30, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        import requests
+
+        return requests.post(url, auth=("api", API_PASSWORD), timeout=30, **kwargs)
+
+
+authed_http = AuthedHttp()
+
+
 @pytest.fixture
 def client(app, settings):
     """A test client of the API, with the panel password set and sent as basic auth."""

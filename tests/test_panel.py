@@ -75,6 +75,32 @@ def test_first_start_asks_for_a_password_and_keeps_only_its_hash(client, setting
     assert client.get("/setup").headers["Location"] == "/login"
 
 
+def test_before_a_password_exists_only_setup_health_and_webhooks_answer(app, client,
+                                                                          settings):
+    from strmsync.store import Store
+    from strmsync.web.webhooks import TOKEN_KEY
+
+    for route in ("/api/v1/settings", "/api/v1/jobs", "/api/v1/sources"):
+        assert client.get(route).status_code == 401, route
+    assert client.post("/api/v1/settings/webhook-token").status_code == 401
+    assert client.post("/api/v1/sources", json={"name": "x", "kind": "local",
+                                                "root": "/x"}).status_code == 401
+    health = client.get("/api/v1/health")
+    assert set(health.json) == {"status"} and str(settings.data_dir) not in health.text
+    assert client.get("/login").headers["Location"] == "/setup"
+    assert client.get("/setup").status_code == 200
+    # A default install still takes CloudDrive2's webhook, with the token.
+    store = Store(settings.database_path)
+    token = store.setting_once(TOKEN_KEY, lambda: "hook-token-0123456789")
+    store.close()
+    refused = client.post("/api/v1/webhook/clouddrive2", json={"data": []})
+    assert refused.status_code == 401
+    hook = client.post("/api/v1/webhook/clouddrive2", headers={
+        "Authorization": f"Bearer {token}"}, json={"event_category": "file", "data": [
+            {"action": "create", "is_dir": "false", "source_file": "/115open/a.mkv"}]})
+    assert hook.status_code == 202 and hook.json["ignored"] == 1
+
+
 def test_once_a_password_exists_everything_but_health_needs_it(app, client):
     set_up(client)
     stranger = app.test_client()

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import psutil
 import pytest
-import requests
 
 from strmsync.queue import connect, enqueue_run, reap_dead_runs
 from strmsync.scheduler import Scheduler
 from strmsync.store import Store
-from tests.conftest import API_PASSWORD, make_files, strmsync_env, tree, wait_for
+from tests.conftest import API_PASSWORD, authed_http, make_files, strmsync_env, tree, wait_for
 from tests.standins import OpenListStandIn, User
 
 FINAL = ("succeeded", "partial", "failed", "cancelled")
@@ -331,13 +330,7 @@ def serve(tmp_path, data_dir):
         proc.wait()
 
 
-def _api_session() -> requests.Session:
-    session = requests.Session()
-    session.auth = ("api", API_PASSWORD)
-    return session
-
-
-http = _api_session()
+http = authed_http
 
 
 def _served_url(out):

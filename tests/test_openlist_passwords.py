@@ -279,7 +279,9 @@ def test_cli_sync_takes_folder_passwords_from_flags_or_the_environment(
             assert secret not in result.out + result.err
 
 
-def test_panel_source_form_takes_folder_passwords_and_never_shows_them(client, settings):
+def test_panel_source_form_takes_folder_passwords_and_never_shows_them(browser_client,
+                                                                      settings):
+    client = browser_client
     csrf = set_up(client)
     form = {"csrf_token": csrf, "name": "cloud", "kind": "openlist",
             "openlist-url": "http://nas:5244", "openlist-token": "t0k3n"}

@@ -62,3 +62,17 @@ def _running(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_a_clean_stop_of_the_embedded_redis_leaves_nothing_behind(tmp_path):
+    from strmsync.queue import EmbeddedRedis, connect
+
+    embedded = EmbeddedRedis(tmp_path / "data")
+    url = embedded.start()
+    redis_dir, pid, watchdog = embedded.server.redis_dir, embedded.server.pid, embedded.watchdog
+    assert connect(url).ping() and os.path.isdir(redis_dir) and watchdog.poll() is None
+    embedded.stop()
+    assert not os.path.exists(redis_dir)
+    assert watchdog.poll() is not None
+    wait_for(lambda: not psutil.pid_exists(pid) or
+             psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)

@@ -161,3 +161,25 @@ def test_webhooks_refuse_deep_and_malformed_bodies_with_a_valid_token(client, jo
     assert strict.status_code == 400
     assert {"events[0].is_dir", "extra"} <= set(strict.json["errors"])
     assert runs(client) == 0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("body", [
+    {"kind": "openlist", "url": "http://127.0.0.1:{port}", "token": "t"},
+    {"kind": "clouddrive2", "address": "127.0.0.1:{port}", "token": "t"},
+])
+def test_testing_a_source_with_nothing_listening_says_cannot_connect(client, body):
+    port = free_port()
+    body = {"name": "down", **{k: v.format(port=port) for k, v in body.items()}}
+    source = client.post("/api/v1/sources", json=body).json["id"]
+    answer = client.post(f"/api/v1/sources/{source}/test")
+    assert answer.status_code == 502, answer.json
+    assert answer.json["error"].startswith("cannot connect to ")
+    assert f"127.0.0.1:{port}" in answer.json["error"]

@@ -229,11 +229,14 @@ def test_source_urls_keep_credentials_out_of_names_and_display():
 
 def test_source_records_take_tuning_and_a_local_fallback():
     remote = validate_source({"name": "ol", "kind": "openlist", "url": "http://nas:5244",
-                              "token": "t", "relist_pause": "2.5", "page_size": 200})
+                              "token": "t", "relist_pause": 2.5, "page_size": 200})
     local = validate_source({"name": "mount", "kind": "local", "root": "/mnt/cd2",
                              "fallback_source": "ol", "fallback_root": "/"})
 
     assert remote["config"]["relist_pause"] == 2.5
+    with pytest.raises(ConfigError, match="relist_pause: expected a number"):
+        validate_source({"name": "ol", "kind": "openlist", "url": "http://nas:5244",
+                         "token": "t", "relist_pause": "2.5"})  # the form layer types it
     assert SourcePolicy.from_source(remote).page_size == 200
     assert local["config"]["fallback_source"] == "ol"
     with pytest.raises(ConfigError, match="fallback_root"):

@@ -17,7 +17,7 @@ from strmsync.config import (
     SyncOptions,
 )
 from strmsync.errors import ConfigError
-from strmsync.rootpaths import check_target, fold_path, inside
+from strmsync.rootpaths import check_target, fold_path, inside, overlap
 from strmsync.sources import validate_name
 from strmsync.validation import (
     Body,
@@ -174,12 +174,20 @@ def _local_root(source_root: str | None, source: dict | None) -> str | None:
     return source_root if source is not None and source["kind"] == "local" else None
 
 
-def job_warnings(values: dict, source: dict) -> list[str]:
-    """What is accepted but worth telling: a local source root that is not there now."""
+def job_warnings(values: dict, source: dict, others: list[dict]) -> list[str]:
+    """What is accepted but worth telling: a local source root that is not there now, a
+    target that lies in (or holds) another STRM job's target."""
+    warnings = []
     if source["kind"] == "local" and not os.path.isdir(values["source_root"]):
-        return [f"source_root: {values['source_root']} does not exist now (a mount may be"
-                " down); its runs fail without touching the target until it is back"]
-    return []
+        warnings.append(f"source_root: {values['source_root']} does not exist now (a mount"
+                        " may be down); its runs fail without touching the target until"
+                        " it is back")
+    for other in others:
+        if overlap(values["target_root"], other["target_root"]):
+            warnings.append(f"target_root: overlaps the target of job {other['name']}"
+                            f" ({other['target_root']}); their runs take turns, and each"
+                            " cleans up only its own files")
+    return warnings
 
 
 def public_job(row: dict, source: dict | None = None, servers: list | None = None) -> dict:

@@ -76,8 +76,12 @@ def _seal_secrets(db: sqlite_utils.Database, box: SecretBox) -> None:
                            [box.seal(value), row_id])
 
 
+def _dismissable_runs(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE runs ADD COLUMN dismissed INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers, _settings,
-              _seal_secrets]
+              _seal_secrets, _dismissable_runs]
 NEEDS_KEY = {_seal_secrets}
 
 

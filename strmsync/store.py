@@ -21,6 +21,7 @@ JSON_COLUMNS = ("config", "secrets", "options", "path_map")
 SEALED_COLUMNS = ("secrets", "api_key")
 RUN_COUNTS = ("scanned", "created", "updated", "skipped", "deleted", "failed", "meta_copied")
 FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
+LAST_RUN_KEY = "last_run_id"  # the highest run number handed out before deletions
 
 
 class DuplicateRun(Exception):
@@ -123,6 +124,11 @@ class Store:
     def delete_job(self, job_id: int) -> None:
         """Remove a job with its manifest, events and run history (files stay on disk)."""
         with self._lock, self.db.conn:
+            self.db.execute(
+                "INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?,"
+                " max(coalesce((SELECT max(id) FROM runs), 0), coalesce((SELECT CAST(value AS"
+                " INTEGER) FROM settings WHERE key = ?), 0)), ?)",
+                [LAST_RUN_KEY, LAST_RUN_KEY, time.time()])
             runs = "SELECT id FROM runs WHERE job_id = ?"
             for table in ("run_log", "run_changes"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({runs})", [job_id])
@@ -272,10 +278,14 @@ class Store:
         # insert is simply tried again.
         for _attempt in range(5):
             try:
+                # Numbered past every run ever made, deleted ones too: old links and CLI
+                # output never come to point at another run.
                 cur = self._write(
-                    "INSERT INTO runs (job_id, mode, trigger, dry_run, status, queued_at)"
-                    " VALUES (?,?,?,?,?,?)",
-                    [job_id, mode, trigger, int(dry_run), status, time.time()])
+                    "INSERT INTO runs (id, job_id, mode, trigger, dry_run, status, queued_at)"
+                    " VALUES (max(coalesce((SELECT max(id) FROM runs), 0), coalesce((SELECT"
+                    " CAST(value AS INTEGER) FROM settings WHERE key = ?), 0)) + 1,"
+                    " ?,?,?,?,?,?)",
+                    [LAST_RUN_KEY, job_id, mode, trigger, int(dry_run), status, time.time()])
                 return cur.lastrowid
             except sqlite3.IntegrityError:
                 row = self._one("SELECT id FROM runs WHERE job_id = ? AND mode = ?"
@@ -341,6 +351,17 @@ class Store:
     def run(self, run_id: int) -> dict | None:
         """One run row."""
         return self._one("SELECT * FROM runs WHERE id = ?", [run_id])
+
+    def latest_finished_runs(self) -> list[dict]:
+        """Each job's newest finished real (not dry) run."""
+        return list(self.db.query(
+            "SELECT r.* FROM runs r JOIN (SELECT job_id, max(id) AS id FROM runs WHERE"
+            " dry_run = 0 AND status IN ('succeeded', 'partial', 'failed', 'cancelled')"
+            " GROUP BY job_id) newest ON newest.id = r.id ORDER BY r.id DESC"))
+
+    def dismiss_run(self, run_id: int) -> None:
+        """Take a failed run off "needs attention" (the run itself stays as it was)."""
+        self._write("UPDATE runs SET dismissed = 1 WHERE id = ?", [run_id])
 
     def runs_of_job(self, job_id: int, status: str | None = None) -> list[dict]:
         """A job's runs, newest first, optionally only those with `status`."""

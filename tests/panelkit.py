@@ -221,7 +221,7 @@ class PanelUser:
 
     def wait_until_ended(self, seen: list | None = None) -> str:
         """Wait on a run page (which follows the run live) until the run has ended."""
-        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         def ended(_driver):
@@ -231,8 +231,10 @@ class PanelUser:
                     seen.append((box.get_attribute("data-run-status"),
                                  int(self.find("[data-done]").text or 0)))
                 return self.status() in FINAL
-            except StaleElementReferenceException:
-                return False
+            except WebDriverException as exc:
+                if _replaced(exc):  # the page swapped the element while we read it
+                    return False
+                raise
 
         WebDriverWait(self.driver, self.timeout, poll_frequency=0.1).until(ended)
         return self.status()
@@ -247,19 +249,24 @@ class PanelUser:
 
 
 def _stale(element) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.common.exceptions import WebDriverException
 
     try:
         element.tag_name  # noqa: B018 - touching it raises once the page changed
         return False
-    except StaleElementReferenceException:
-        return True
     except WebDriverException as exc:
-        # Mid-navigation Chromium may say the node "does not belong to the document":
-        # the old page is gone all the same.
-        if "does not belong to the document" in str(exc):
+        if _replaced(exc):
             return True
         raise
+
+
+def _replaced(exc) -> bool:
+    """True when Chromium says an element is gone from the page (stale, or mid-navigation
+    "does not belong to the document", which it reports as an inspector error)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return isinstance(exc, StaleElementReferenceException) or \
+        "does not belong to the document" in str(exc)
 
 
 def _nav_path(label: str) -> str:

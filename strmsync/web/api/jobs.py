@@ -37,7 +37,8 @@ def _save(data: dict, existing: dict | None = None) -> dict:
     if server_ids is not None:
         store.set_job_servers(job_id, server_ids)
     shown = _show(store.job(job_id))
-    warnings = job_warnings(values, store.source(values["source_id"]))
+    others = [job for job in store.jobs() if job["id"] != job_id]
+    warnings = job_warnings(values, store.source(values["source_id"]), others)
     return {**shown, "warnings": warnings} if warnings else shown
 
 

@@ -88,3 +88,11 @@ def cancel(run_id: int):
         status = get_store().run(run_id)["status"]
         raise ApiError(409, f"run {run_id} has already ended: {status}", run_status=status)
     return {"run_id": run_id, "status": outcome}, 202
+
+
+@api.post("/runs/<int:run_id>/dismiss")
+def dismiss(run_id: int):
+    """Take a failed run off the dashboard's "needs attention"."""
+    _run_or_404(run_id)
+    get_store().dismiss_run(run_id)
+    return {"run_id": run_id, "dismissed": True}

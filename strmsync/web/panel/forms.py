@@ -165,3 +165,11 @@ def source_errors(exc: ConfigError, kind: str) -> dict:
 def source_kinds() -> list[tuple]:
     """`(kind, config fields, secret fields)` for every source kind."""
     return [(kind, CONFIG_FIELDS[kind], SECRET_FIELDS[kind]) for kind in KINDS]
+
+
+def tuning_defaults() -> dict:
+    """`{tuning field: its default}`, shown beside the empty fields of a remote source."""
+    from strmsync.drivers.gate import SourcePolicy
+
+    policy = SourcePolicy()
+    return {name: f"{getattr(policy, name):g}" for name in TUNING_FIELDS}

@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from strmsync.config import STRATEGIES
 from strmsync.errors import ConfigError
-from strmsync.jobs import JOB_FIELDS, next_runs, validate_job, validate_schedule
+from strmsync.jobs import JOB_FIELDS, job_warnings, next_runs, validate_job, validate_schedule
 from strmsync.queue import enqueue_run
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.panel import panel
@@ -73,6 +73,10 @@ def _save(job: dict | None = None):
         store.update_job(job_id, values)
     store.set_job_servers(job_id, _server_ids())
     flash(f"Job {values['name']} saved.", "ok")
+    others = [other for other in store.jobs() if other["id"] != job_id]
+    for warning in job_warnings(values, store.source(values["source_id"]), others):
+        text = warning.partition(": ")[2]
+        flash(text[:1].upper() + text[1:] + ".", "info")
     return redirect(url_for("panel.job_edit", job_id=job_id))
 
 

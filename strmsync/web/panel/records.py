@@ -41,13 +41,12 @@ def run_progress(run: dict) -> dict | None:
 
 
 def recent_failures() -> list[dict]:
-    """Failed or partial runs of the last week, newest first."""
+    """Jobs whose newest real run of the last week failed (or was partial) and was not
+    dismissed, newest first: a later run that succeeded settles it."""
     since = time.time() - FAILURE_WINDOW
-    rows = []
-    for status in FAILED:
-        found, _ = get_store().runs(status=status, limit=10)
-        rows += [run for run in found if (run["finished_at"] or 0) >= since]
-    return sorted(rows, key=lambda r: r["id"], reverse=True)[:10]
+    return [run for run in get_store().latest_finished_runs()
+            if run["status"] in FAILED and not run["dismissed"]
+            and (run["finished_at"] or 0) >= since][:10]
 
 
 def job_overview() -> list[dict]:

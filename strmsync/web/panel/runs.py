@@ -72,3 +72,11 @@ def run_cancel(run_id: int):
     else:
         flash(f"Run {run_id}: {outcome}.", "ok")
     return redirect(url_for("panel.run", run_id=run_id))
+
+
+@panel.post("/runs/<int:run_id>/dismiss")
+def run_dismiss(run_id: int):
+    run_or_404(run_id)
+    get_store().dismiss_run(run_id)
+    flash(f"Run #{run_id} no longer needs attention.", "ok")
+    return redirect(url_for("panel.dashboard"))

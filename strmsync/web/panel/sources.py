@@ -11,6 +11,7 @@ from strmsync.web.panel.forms import (
     source_from_form,
     source_kinds,
     source_values,
+    tuning_defaults,
 )
 
 
@@ -23,8 +24,11 @@ def source_or_404(source_id: int) -> dict:
 
 
 def _form(values: dict, errors: dict, source: dict | None = None, status: int = 200):
+    fallbacks = [(row["name"], f"{row['name']} ({row['kind']})") for row in get_store().sources()
+                 if row["kind"] != "local"]
     return render_template("panel/source_form.html", values=values, errors=errors,
-                           source=source, kinds=source_kinds()), status
+                           source=source, kinds=source_kinds(), tuning=tuning_defaults(),
+                           fallbacks=fallbacks), status
 
 
 def _save(source: dict | None = None):

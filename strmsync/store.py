@@ -378,10 +378,11 @@ class Store:
                 self.db.conn.executemany(
                     "INSERT INTO run_log (run_id, ts, level, message) VALUES (?,?,?,?)", rows)
 
-    def run_log(self, run_id: int) -> list[dict]:
-        """A run's log lines in order."""
+    def run_log(self, run_id: int, after: int = 0) -> list[dict]:
+        """A run's log lines in order (those after line `after`, by line id)."""
         return list(self.db.query(
-            "SELECT ts, level, message FROM run_log WHERE run_id = ? ORDER BY id", [run_id]))
+            "SELECT id, ts, level, message FROM run_log WHERE run_id = ? AND id > ?"
+            " ORDER BY id", [run_id, after]))
 
     def add_changes(self, run_id: int, changes: Iterable[tuple]) -> None:
         """Record `(action, kind, path)` changes a run made (or, dry, would make)."""
@@ -391,10 +392,17 @@ class Store:
                 self.db.conn.executemany(
                     "INSERT INTO run_changes (run_id, action, kind, path) VALUES (?,?,?,?)", rows)
 
-    def run_changes(self, run_id: int) -> list[dict]:
-        """The changes recorded for a run."""
+    def run_changes(self, run_id: int, limit: int = -1, offset: int = 0) -> list[dict]:
+        """The changes recorded for a run, in order (a page of them with `limit`)."""
         return list(self.db.query(
-            "SELECT action, kind, path FROM run_changes WHERE run_id = ? ORDER BY id", [run_id]))
+            "SELECT action, kind, path FROM run_changes WHERE run_id = ? ORDER BY id"
+            " LIMIT ? OFFSET ?", [run_id, limit, offset]))
+
+    def change_counts(self, run_id: int) -> dict:
+        """`{action: how many}` of a run's recorded changes."""
+        return dict(self.db.execute(
+            "SELECT action, count(*) FROM run_changes WHERE run_id = ? GROUP BY action",
+            [run_id]).fetchall())
 
     # manifest ------------------------------------------------------------------------------
 

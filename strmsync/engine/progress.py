@@ -15,7 +15,7 @@ class Progress:
     callback: Callable[[dict], None] | None = None
     expected: int = 0
     interval: float = 0.5
-    counts: dict = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    counts: dict = field(default_factory=lambda: dict.fromkeys((*COUNTS, "folders"), 0))
     phase: str = "starting"
     started: float = field(default_factory=time.monotonic)
     _last: float = 0.0
@@ -45,14 +45,21 @@ class Progress:
             self.callback(self.snapshot())
 
     def snapshot(self) -> dict:
-        """Counts plus elapsed time, rate (files/s), the expected total and an ETA."""
+        """Counts plus elapsed time, rate (files/s), the expected total and an ETA.
+
+        The total is what the last run saw; with none (a first run) or once the scan has
+        gone past it, the total is unknown (None) and so is the ETA: no made-up figures.
+        """
         with self._lock:
             counts = dict(self.counts)
         elapsed = max(time.monotonic() - self.started, 1e-9)
         done = counts["scanned"]
-        total = max(self.expected, done)
+        total = self.expected if self.expected >= done and self.expected else None
+        if self.phase == "done":
+            total = done
         rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 and self.phase == "scanning" else None
+        eta = (total - done) / rate if total and rate > 0 and self.phase == "scanning" \
+            else None
         return {**counts, "phase": self.phase, "elapsed_s": round(elapsed, 2),
                 "rate": round(rate, 1), "total": total,
                 "eta_s": round(eta, 1) if eta is not None else None}

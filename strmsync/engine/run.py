@@ -30,6 +30,8 @@ BATCH_SIZE = 256
 # slow source (a remote one at a few folders a second) still shows progress and writes its
 # files as the walk goes. (A walk stalled on one folder holds the batch until it moves.)
 BATCH_WAIT = 0.5
+# Every change goes to the record as it happens; this many stay in memory for the summary
+# and the media-server notification (which falls back to a library scan past them).
 MAX_CHANGES_KEPT = 5000
 
 
@@ -80,6 +82,15 @@ class Run:
         self.changes: list = []
         self.problems: list[str] = []
         self.events = events or []
+        # Each progress report also stores the log lines so far: the run page reads them live.
+        report = self.progress.callback
+
+        def report_and_log(snapshot: dict) -> None:
+            self.store.add_log(self.run_id, self.log.take())
+            if report is not None:
+                report(snapshot)
+
+        self.progress.callback = report_and_log
 
     def execute(self) -> RunSummary:
         """Run to the end and record the outcome; never raises for a failed sync."""
@@ -161,6 +172,7 @@ class Run:
                     break
                 if not listing.empty:
                     listed.add(listing.dir)
+                self.progress.add(folders=1)
                 items, rejected = map_names(listing.dir, listing.files, opts, self.strm_text)
                 for source_rel, why in rejected:
                     self._fail(source_rel, why)
@@ -227,6 +239,7 @@ class Run:
         self.progress.add(failed=1)
 
     def _keep_changes(self, changes: list) -> None:
+        self.store.add_changes(self.run_id, changes)
         room = MAX_CHANGES_KEPT - len(self.changes)
         self.changes.extend(changes[:max(room, 0)])
 
@@ -274,7 +287,6 @@ class Run:
     def _record(self, status: str, error: str | None, duration: float) -> RunSummary:
         counts = {name: int(self.counts.get(name, 0)) for name in COUNTS}
         self.log.info("run %s: %s", status, ", ".join(f"{k} {v}" for k, v in counts.items()))
-        self.store.add_changes(self.run_id, self.changes)
         self.store.add_log(self.run_id, self.log.take())
         self.store.finish_run(self.run_id, status, counts, error)
         return RunSummary(self.run_id, status, self.mode, self.dry_run, counts, duration, error,

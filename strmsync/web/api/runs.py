@@ -1,6 +1,8 @@
 """`/api/v1/runs`: history, live progress, logs, changes, cancel."""
 
-from flask import request
+import itertools
+
+from flask import Response, request, stream_with_context
 
 from strmsync.errors import ConfigError
 from strmsync.queue import cancel_run, live_progress
@@ -10,6 +12,7 @@ from strmsync.web.errors import ApiError
 
 STATUSES = ("queued", "running", "succeeded", "partial", "failed", "cancelled")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+CHANGES_PAGE = 5000
 
 
 def _run_or_404(run_id: int) -> dict:
@@ -69,15 +72,40 @@ def run_log(run_id: int):
     if level and level not in LEVELS:
         raise ConfigError(f"level: must be one of {', '.join(LEVELS)}")
     floor = LEVELS.index(level) if level else 0
-    lines = [line for line in get_store().run_log(run_id)
+    after = _int_arg("after", 0, 0, 2**62)
+    lines = [line for line in get_store().run_log(run_id, after)
              if line["level"] not in LEVELS or LEVELS.index(line["level"]) >= floor]
     return {"run_id": run_id, "lines": lines}
 
 
 @api.get("/runs/<int:run_id>/changes")
 def run_changes(run_id: int):
+    """A page of the run's changes with their total; `truncated` when more follow."""
     _run_or_404(run_id)
-    return {"run_id": run_id, "changes": get_store().run_changes(run_id)}
+    limit = _int_arg("limit", CHANGES_PAGE, 1, 100_000)
+    offset = _int_arg("offset", 0, 0, 2**62)
+    counts = get_store().change_counts(run_id)
+    changes = get_store().run_changes(run_id, limit, offset)
+    total = sum(counts.values())
+    return {"run_id": run_id, "changes": changes, "total": total, "counts": counts,
+            "offset": offset, "truncated": offset + len(changes) < total}
+
+
+@api.get("/runs/<int:run_id>/changes.txt")
+def run_changes_text(run_id: int):
+    """Every change of the run as text, one `action kind path` a line, for download."""
+    _run_or_404(run_id)
+    store = get_store()
+
+    def lines():
+        for offset in itertools.count(0, CHANGES_PAGE):
+            page = store.run_changes(run_id, CHANGES_PAGE, offset)
+            yield "".join(f"{c['action']}\t{c['kind']}\t{c['path']}\n" for c in page)
+            if len(page) < CHANGES_PAGE:
+                return
+
+    return Response(stream_with_context(lines()), mimetype="text/plain", headers={
+        "Content-Disposition": f'attachment; filename="run-{run_id}-changes.txt"'})
 
 
 @api.post("/runs/<int:run_id>/cancel")

@@ -3,7 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from strmsync.queue import cancel_run
-from strmsync.web.api.runs import LEVELS, STATUSES
+from strmsync.web.api.runs import CHANGES_PAGE, LEVELS, STATUSES
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.panel import panel
 from strmsync.web.panel.records import final_progress, job_names, run_progress
@@ -38,9 +38,9 @@ def runs():
 
 
 def grouped_changes(run_id: int) -> dict:
-    """A run's changes by action (create, update, copy, delete), each list capped."""
+    """The run's first CHANGES_PAGE changes by action (create, update, copy, delete)."""
     groups = {action: [] for action in ACTIONS}
-    for change in get_store().run_changes(run_id):
+    for change in get_store().run_changes(run_id, CHANGES_PAGE):
         groups.setdefault(change["action"], []).append(change)
     return {action: rows for action, rows in groups.items() if rows}
 
@@ -59,8 +59,9 @@ def run(run_id: int):
     progress = run_progress(row) if live else final_progress(row)
     return render_template("panel/run.html", run=row, job=get_store().job(row["job_id"]),
                            progress=progress, live=live, changes=grouped_changes(run_id),
-                           shown=CHANGES_SHOWN, log=_log(run_id, level), level=level,
-                           levels=LEVELS)
+                           change_counts=get_store().change_counts(run_id),
+                           loaded=CHANGES_PAGE, shown=CHANGES_SHOWN, log=_log(run_id, level),
+                           level=level, levels=LEVELS)
 
 
 @panel.post("/runs/<int:run_id>/cancel")

@@ -30,27 +30,55 @@ function setText(root, selector, value) {
   if (el) el.textContent = value;
 }
 
-// Progress bar: done/total, rate, ETA and phase from a run's live progress.
+// Progress bar: files done (of a total only when one is known), folders, rate, ETA, phase.
 function renderProgress(box, run) {
   const p = run.progress || {};
   const done = p.scanned || 0;
-  const total = p.total || 0;
   const finished = FINAL.includes(run.status) || p.phase === "done";
-  const unknown = !finished && (!total || total === done);
+  const total = finished ? done : p.total;
   const pct = finished ? 100 : total ? Math.min(100, (done * 100) / total) : 0;
   const bar = box.querySelector(".bar");
-  bar.classList.toggle("indeterminate", unknown && run.status === "running");
+  bar.classList.toggle("indeterminate", !total && !finished && run.status === "running");
   bar.setAttribute("aria-valuenow", pct.toFixed(1));
   box.querySelector("[data-bar]").style.width = pct.toFixed(1) + "%";
   box.dataset.runStatus = run.status;
   setText(box, "[data-done]", done);
-  setText(box, "[data-total]", total);
+  setText(box, "[data-total]", total ?? "");
+  box.querySelector("[data-of]").hidden = !total;
+  box.querySelector("[data-so-far]").hidden = Boolean(total) || finished;
+  setText(box, "[data-folders]", p.folders || 0);
   setText(box, "[data-rate]", p.rate ?? "—");
+  box.querySelector("[data-eta-box]").hidden = p.eta_s == null;
   setText(box, "[data-eta]", duration(p.eta_s));
   setText(box, "[data-phase]", p.phase || run.status);
 }
 
-// Run detail: poll the run until it ends, then reload for the changes and the log.
+// An epoch time as the panel writes times everywhere: local YYYY-MM-DD HH:MM:SS.
+function localTime(ts) {
+  const d = new Date(ts * 1000);
+  const two = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+// Run detail, live log: the lines the run wrote since the last one shown.
+async function appendLog(id) {
+  const list = document.querySelector("[data-log-lines]");
+  if (!list) return;
+  const level = list.dataset.level ? "&level=" + list.dataset.level : "";
+  const { ok, body } = await api(`/runs/${id}/log?after=${list.dataset.after}${level}`);
+  if (!ok || !body.lines.length) return;
+  for (const line of body.lines) {
+    list.append(el("li", { class: "log-" + line.level.toLowerCase() },
+      el("time", {}, localTime(line.ts)), " ", el("span", { class: "level" }, line.level), " ",
+      el("span", { class: "msg" }, line.message)));
+  }
+  list.dataset.after = body.lines[body.lines.length - 1].id;
+  list.hidden = false;
+  for (const empty of document.querySelectorAll("[data-log-empty]")) empty.hidden = true;
+}
+
+// Run detail: poll the run until it ends (the log follows live), then reload for the rest.
 function watchRun(card) {
   const id = card.dataset.runLive;
   const tick = async () => {
@@ -63,6 +91,8 @@ function watchRun(card) {
       const value = (body.progress || {})[el.dataset.count];
       if (value !== undefined) el.textContent = value;
     }
+    await appendLog(id);
+    if (body.started_at) setText(document, "[data-started]", localTime(body.started_at));
     if (body.status !== card.dataset.liveStatus) {
       card.dataset.liveStatus = body.status;
       for (const el of document.querySelectorAll("[data-waiting]")) el.hidden = true;

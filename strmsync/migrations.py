@@ -80,8 +80,19 @@ def _dismissable_runs(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN dismissed INTEGER NOT NULL DEFAULT 0")
 
 
+def _one_shot_records(db: sqlite_utils.Database) -> None:
+    # `strmsync sync` kept its records as `cli-…` jobs (and their sources) the service showed,
+    # with the secrets given on the command line: mark them one-shot and forget the secrets.
+    for table in ("sources", "jobs"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN one_shot INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE jobs SET one_shot = 1 WHERE name LIKE 'cli-%'")
+    db.execute("UPDATE sources SET one_shot = 1, secrets = '{}' WHERE id IN (SELECT source_id"
+               " FROM jobs WHERE one_shot = 1) AND id NOT IN (SELECT source_id FROM jobs WHERE"
+               " one_shot = 0)")
+
+
 MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers, _settings,
-              _seal_secrets, _dismissable_runs]
+              _seal_secrets, _dismissable_runs, _one_shot_records]
 NEEDS_KEY = {_seal_secrets}
 
 

@@ -12,9 +12,12 @@ import sqlite_utils
 from strmsync.migrations import migrate
 from strmsync.secretbox import SecretBox, SecretUnreadable, private_dir, private_file
 
-SOURCE_COLUMNS = ("name", "kind", "config", "secrets", "qps", "concurrency")
+SOURCE_COLUMNS = ("name", "kind", "config", "secrets", "qps", "concurrency", "one_shot")
 JOB_COLUMNS = ("name", "source_id", "source_root", "target_root", "options", "schedule",
-               "run_on_start", "watch", "enabled")
+               "run_on_start", "watch", "enabled", "one_shot")
+# One-shot syncs (`strmsync sync`) keep a job and source record for their manifest, but
+# the service never shows or runs them.
+SERVICE_ONLY = " AND one_shot = 0"
 SERVER_COLUMNS = ("name", "kind", "url", "api_key", "path_map", "refresh_threshold")
 JSON_COLUMNS = ("config", "secrets", "options", "path_map")
 # Sealed with the data directory's key (secretbox.py): a source's secrets, a server's key.
@@ -60,21 +63,23 @@ class Store:
 
     # sources and jobs --------------------------------------------------------------------
 
-    def ensure_source(self, name: str, kind: str, config: dict, secrets: dict | None = None) -> int:
+    def ensure_source(self, name: str, kind: str, config: dict, secrets: dict | None = None,
+                      one_shot: bool = False) -> int:
         """The id of the source called `name`, created or updated with this config."""
         row = self._one("SELECT id FROM sources WHERE name = ?", [name])
-        values = {"name": name, "kind": kind, "config": config, "secrets": secrets or {}}
+        values = {"name": name, "kind": kind, "config": config, "secrets": secrets or {},
+                  "one_shot": int(one_shot)}
         if row:
             self.update_source(row["id"], values)
             return row["id"]
         return self.add_source(values)
 
     def ensure_job(self, name: str, source_id: int, source_root: str, target_root: str,
-                   options: dict) -> int:
+                   options: dict, one_shot: bool = False) -> int:
         """The id of the job called `name`, created or updated with these settings."""
         row = self._one("SELECT id FROM jobs WHERE name = ?", [name])
         values = {"name": name, "source_id": source_id, "source_root": source_root,
-                  "target_root": target_root, "options": options}
+                  "target_root": target_root, "options": options, "one_shot": int(one_shot)}
         if row:
             self.update_job(row["id"], values)
             return row["id"]
@@ -88,14 +93,15 @@ class Store:
         """Change some columns of a source record."""
         self._update("sources", SOURCE_COLUMNS, source_id, values)
 
-    def source(self, key) -> dict | None:
-        """One source by id or by name, with config and secrets decoded."""
-        return self._decoded("sources", key)
+    def source(self, key, one_shot: bool = False) -> dict | None:
+        """One source of the service (or, with `one_shot`, of a one-shot sync) by id or name,
+        with config and secrets decoded."""
+        return self._decoded("sources", key, one_shot)
 
     def sources(self) -> list[dict]:
-        """Every source, by name."""
-        return [self._decode("sources", row)
-                for row in self.db.query("SELECT * FROM sources ORDER BY name")]
+        """Every source of the service, by name."""
+        return [self._decode("sources", row) for row in self.db.query(
+            "SELECT * FROM sources WHERE 1" + SERVICE_ONLY + " ORDER BY name")]
 
     def delete_source(self, source_id: int) -> None:
         """Remove a source record (its jobs must be gone first)."""
@@ -109,15 +115,16 @@ class Store:
         """Change some columns of a job record."""
         self._update("jobs", JOB_COLUMNS, job_id, values)
 
-    def job(self, key) -> dict | None:
-        """One job by id or by name, with its options decoded."""
-        return self._decoded("jobs", key)
+    def job(self, key, one_shot: bool = False) -> dict | None:
+        """One job of the service (or, with `one_shot`, of a one-shot sync) by id or name,
+        with its options decoded."""
+        return self._decoded("jobs", key, one_shot)
 
     def jobs(self, source_id: int | None = None) -> list[dict]:
-        """Every job (or a source's jobs), by name."""
-        sql, params = "SELECT * FROM jobs", []
+        """Every job of the service (or a source's jobs), by name."""
+        sql, params = "SELECT * FROM jobs WHERE 1" + SERVICE_ONLY, []
         if source_id is not None:
-            sql, params = sql + " WHERE source_id = ?", [source_id]
+            sql, params = sql + " AND source_id = ?", [source_id]
         return [self._decode("jobs", row)
                 for row in self.db.query(sql + " ORDER BY name", params)]
 
@@ -240,9 +247,10 @@ class Store:
         sets = ", ".join(f"{name} = ?" for name in row)
         self._write(f"UPDATE {table} SET {sets} WHERE id = ?", list(row.values()) + [row_id])
 
-    def _decoded(self, table: str, key) -> dict | None:
+    def _decoded(self, table: str, key, one_shot: bool = False) -> dict | None:
         column = "id" if isinstance(key, int) or str(key).isdigit() else "name"
-        row = self._one(f"SELECT * FROM {table} WHERE {column} = ?", [key])
+        only = "" if one_shot or table == "media_servers" else SERVICE_ONLY
+        row = self._one(f"SELECT * FROM {table} WHERE {column} = ?{only}", [key])
         return self._decode(table, row) if row else None
 
     def _encode(self, columns: tuple, values: dict) -> dict:
@@ -316,7 +324,7 @@ class Store:
     def runs(self, job_id: int | None = None, status: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[dict], int]:
         """A page of runs, newest first, with the total count matching the filters."""
-        where, params = [], []
+        where, params = ["job_id NOT IN (SELECT id FROM jobs WHERE one_shot = 1)"], []
         if job_id is not None:
             where.append("job_id = ?")
             params.append(job_id)

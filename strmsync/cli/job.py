@@ -2,16 +2,22 @@
 
 import argparse
 import json
+import sys
 import time
+
+from rq import Worker
 
 from strmsync.cli.options import add_sync_flags, option_values
 from strmsync.cli.output import print_table, run_action
 from strmsync.cli.sync import EXIT_CODES
 from strmsync.errors import ConfigError
 from strmsync.jobs import public_job, validate_job
-from strmsync.queue import connect, enqueue_run, redis_url
+from strmsync.queue import EmbeddedRedis, connect, enqueue_run, redis_url, run_queue
 from strmsync.servers import resolve_servers
 from strmsync.store import FINAL_STATUSES, Store
+
+EXIT_NO_WORKER = 5
+EXIT_INTERRUPTED = 130
 
 
 def register(commands) -> None:
@@ -28,16 +34,21 @@ def register(commands) -> None:
         q.add_argument("--to", dest="target_root", required=name == "add",
                        help="target directory for the .strm tree")
         q.add_argument("--schedule", help="cron expression, e.g. '0 3 * * *' ('' to clear)")
-        q.add_argument("--run-on-start", choices=("yes", "no"))
-        q.add_argument("--watch", choices=("yes", "no"))
-        q.add_argument("--enabled", choices=("yes", "no"))
+        unchanged = " (default: unchanged)" if name == "edit" else ""
+        q.add_argument("--run-on-start", choices=("yes", "no"),
+                       help="run when the service starts" + (unchanged or " (default: no)"))
+        q.add_argument("--watch", choices=("yes", "no"),
+                       help="watch a local source for changes" + (unchanged or " (default: no)"))
+        q.add_argument("--enabled", choices=("yes", "no"),
+                       help="run on schedule and events" + (unchanged or " (default: yes)"))
         q.add_argument("--media-servers", help="media servers to notify, comma-separated")
         add_sync_flags(q)
     sub.add_parser("list", help="list jobs").add_argument("--json", action="store_true")
     sub.add_parser("show", help="show one job").add_argument("name")
     run = sub.add_parser("run", help="queue a run of a job")
     run.add_argument("name")
-    run.add_argument("--mode", choices=("full", "incremental"))
+    run.add_argument("--mode", choices=("full", "incremental"),
+                     help="default: the job's strategy")
     run.add_argument("--dry-run", action="store_true")
     run.add_argument("--wait", action="store_true", help="wait for the run to end")
     sub.add_parser("remove", help="remove a job (its files stay)").add_argument("name")
@@ -107,15 +118,34 @@ def _show(store: Store, args, settings) -> int:
 def _run(store: Store, args, settings) -> int:
     job = _job(store, args.name)
     mode = args.mode or job["options"].get("strategy", "full")
-    conn = connect(redis_url(settings))
-    run_id, queued = enqueue_run(store, conn, job["id"], mode, "manual", args.dry_run)
-    print(f"run {run_id} {'queued' if queued else 'was already queued'}")
-    if not args.wait:
-        return 0
+    # Without REDIS_URL and with no service running, this starts the embedded Redis itself;
+    # then it stops it again on the way out (the queued run is kept on disk for the service).
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
+    conn = connect(redis_url(settings, embedded))
+    try:
+        run_id, queued = enqueue_run(store, conn, job["id"], mode, "manual", args.dry_run)
+        print(f"run {run_id} {'queued' if queued else 'was already queued'}")
+        if not Worker.all(queue=run_queue(conn)):
+            print("no worker is running to take it: start `strmsync serve` (or `strmsync"
+                  " worker` with REDIS_URL); it stays queued until then", file=sys.stderr)
+            if args.wait:
+                return EXIT_NO_WORKER
+        return _wait(store, run_id) if args.wait else 0
+    except KeyboardInterrupt:
+        print(f"\nstopped waiting; run {run_id} goes on (strmsync job show {args.name})",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        conn.close()
+        if embedded is not None:
+            embedded.stop()
+
+
+def _wait(store: Store, run_id: int) -> int:
     while (run := store.run(run_id))["status"] not in FINAL_STATUSES:
         time.sleep(0.5)
     print(f"run {run_id}: {run['status']}  created {run['created']}  updated {run['updated']}"
-          f"  skipped {run['skipped']}  deleted {run['deleted']}  failed {run['failed']}")
+          f"  unchanged {run['skipped']}  deleted {run['deleted']}  failed {run['failed']}")
     return EXIT_CODES[run["status"]]
 
 

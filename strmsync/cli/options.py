@@ -21,7 +21,8 @@ def add_sync_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-delete",
                    help="largest share of managed files one run may delete (default 10%%)")
     p.add_argument("--concurrency", type=int, help="parallel file operations (default 4)")
-    p.add_argument("--cleanup", choices=("managed", "off"), help="clean up orphans (default)")
+    p.add_argument("--cleanup", choices=("managed", "off"),
+                   help="managed: delete orphans strmsync made (default); off: never delete")
 
 
 OPTION_NAMES = ("strategy", "strm_mode", "mount_prefix", "url_base", "meta_mode", "meta_update",

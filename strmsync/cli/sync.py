@@ -109,12 +109,15 @@ def _list_concurrency(args: argparse.Namespace) -> int:
 def _source_record(store: Store, remote: RemoteSource | None, source: str,
                    args: argparse.Namespace) -> dict:
     if remote is None:
-        return store.source(store.ensure_source(f"local:{source}", "local", {"root": source}))
+        source_id = store.ensure_source(f"local:{source}", "local", {"root": source},
+                                        one_shot=True)
+        return store.source(source_id, one_shot=True)
+    # No secrets in the record: those given for this run stay in this process.
     source_id = store.ensure_source(remote.record_name, remote.kind, remote.config,
-                                    remote.secrets)
+                                    one_shot=True)
     store.update_source(source_id, {"qps": args.qps or 0,
                                     "concurrency": _list_concurrency(args)})
-    return store.source(source_id)
+    return {**store.source(source_id, one_shot=True), "secrets": remote.secrets}
 
 
 def _open_driver(record: dict, source: str, options: SyncOptions):
@@ -127,7 +130,8 @@ def _execute(store: Store, source: str, target: str, options: SyncOptions, args,
              remote: RemoteSource | None):
     record = _source_record(store, remote, source, args)
     key = hashlib.sha1(target.encode()).hexdigest()[:12]
-    job_id = store.ensure_job(f"cli-{key}", record["id"], source, target, options.to_dict())
+    job_id = store.ensure_job(f"cli-{key}", record["id"], source, target, options.to_dict(),
+                              one_shot=True)
     run_id = store.create_run(job_id, options.strategy, "manual", args.dry_run, "running")
     bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
     cancel = threading.Event()

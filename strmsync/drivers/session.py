@@ -1,6 +1,7 @@
 """The HTTP side shared by the remote drivers: one pooled session, status classes, downloads."""
 
 import io
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -39,10 +40,13 @@ def timeouts(policy: SourcePolicy) -> tuple[float, float]:
 
 
 def transport_error(exc: requests.RequestException) -> RetryableError:
-    """A timeout or broken connection as a retryable error (no URL: it may hold a sign)."""
+    """A timeout or broken connection as a retryable error naming the host (only: the
+    rest of a URL may hold a sign)."""
+    request = getattr(exc, "request", None)
+    host = urlsplit(request.url).netloc if request is not None and request.url else "the server"
     if isinstance(exc, requests.Timeout):
-        return RetryableError("request timed out")
-    return RetryableError(f"connection failed: {type(exc).__name__}")
+        return RetryableError(f"request to {host} timed out")
+    return RetryableError(f"connection to {host} failed ({type(exc).__name__})")
 
 
 def check_status(response: requests.Response) -> None:

@@ -10,7 +10,7 @@ import threading
 import waitress
 
 import _fastscan
-from strmsync import __version__
+from strmsync import __version__, servicelog
 from strmsync.config import Settings
 from strmsync.lifeline import PARENT_ENV
 from strmsync.queue import (
@@ -46,6 +46,7 @@ class Service:
         tighten_private_files(self.settings.data_dir)
         self.url = redis_url(self.settings, self.embedded)
         self.conn = connect(self.url)
+        self.service_log = servicelog.attach(connect(self.url), servicelog.process_name("serve"))
         self.store = Store(self.settings.database_path)
         reap_dead_runs(self.store, self.conn)
         requeue_missing(self.store, self.conn)
@@ -64,7 +65,7 @@ class Service:
         if password_origin(self.settings) is None:
             log.warning("no panel password is set yet: open http://%s:%s/setup and give the"
                         " setup code %s (or set STRMSYNC_PANEL_PASSWORD)", self.settings.host,
-                        self.port, setup_code(app))
+                        self.port, setup_code(app), extra={"private": True})
 
     def _spawn_worker(self, index: int) -> subprocess.Popen:
         env = {**os.environ, "REDIS_URL": self.url, "STRMSYNC_DATA": str(self.settings.data_dir),
@@ -99,6 +100,7 @@ class Service:
         self.watchers.stop()
         self.server.close()
         reap_dead_runs(self.store, self.conn)
+        servicelog.detach(self.service_log)
         self.conn.close()
         self.store.close()
         if self.embedded:

@@ -7,7 +7,7 @@ import os
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from strmsync import runslots, tasks  # noqa: F401 - imported once, before the forks
+from strmsync import runslots, servicelog, tasks  # noqa: F401 - imported once, before forks
 from strmsync.lifeline import die_with_parent, die_with_parent_from_env
 from strmsync.queue import connect, run_queue
 
@@ -24,11 +24,15 @@ class RunWorker(Worker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_pid = os.getpid()
+        self.service_log = None
 
     def main_work_horse(self, job, queue):
         # The horse runs in a process group of its own: a kill of the worker's group (or of
         # serve's) would leave it writing the target with nobody watching.
         die_with_parent(self.worker_pid)
+        if self.service_log is not None:
+            self.service_log = servicelog.reattach_in_child(
+                self.service_log, self.connection, servicelog.process_name("run"))
         super().main_work_horse(job, queue)
 
     def handle_warm_shutdown_request(self):
@@ -49,5 +53,6 @@ def work(url: str, data_dir: str, burst: bool = False, name: str | None = None) 
     gc.freeze()
     worker = RunWorker([run_queue(conn)], connection=conn, serializer=JSONSerializer,
                        name=name)
+    worker.service_log = servicelog.attach(conn, servicelog.process_name("worker"))
     return worker.work(burst=burst, logging_level=logging.getLevelName(
         logging.getLogger().level), with_scheduler=False)

@@ -271,4 +271,4 @@ def _replaced(exc) -> bool:
 
 def _nav_path(label: str) -> str:
     return {"Dashboard": "/", "Jobs": "/jobs", "Sources": "/sources", "Runs": "/runs",
-            "Media servers": "/servers", "Settings": "/settings"}[label]
+            "Media servers": "/servers", "Log": "/log", "Settings": "/settings"}[label]

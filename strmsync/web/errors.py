@@ -54,4 +54,4 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):
         log.exception("unhandled error")
-        return jsonify({"error": "internal error; see the server log"}), 500
+        return jsonify({"error": "internal error; see the service log (GET /api/v1/log)"}), 500

@@ -1,10 +1,12 @@
 """`/api/v1/health`: Redis, database, workers, scheduler, and the active hot path."""
 
 import redis
+from flask import request
 from rq import Worker
 
 import _fastscan
-from strmsync import __version__
+from strmsync import __version__, servicelog
+from strmsync.errors import ConfigError
 from strmsync.queue import run_queue
 from strmsync.scheduler import scheduler_alive
 from strmsync.web.api import api
@@ -43,3 +45,18 @@ def _report() -> dict:
     healthy = report["database"]["ok"] and report.get("redis", {}).get("ok")
     report["status"] = "ok" if healthy else "degraded"
     return report
+
+
+@api.get("/log")
+def service_log():
+    """Recent lines of the service's log (every process), `?level=` and `?limit=`."""
+    level = (request.args.get("level") or "").upper()
+    if level and level not in servicelog.LEVELS:
+        raise ConfigError(f"level: must be one of {', '.join(servicelog.LEVELS)}")
+    try:
+        limit = int(request.args.get("limit", 500))
+    except ValueError:
+        raise ConfigError("limit: expected a whole number") from None
+    if not 1 <= limit <= servicelog.KEPT:
+        raise ConfigError(f"limit: must be between 1 and {servicelog.KEPT}")
+    return {"lines": servicelog.recent(get_redis(), level, limit)}

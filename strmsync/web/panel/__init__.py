@@ -21,6 +21,7 @@ from strmsync.web.panel import (  # noqa: E402,F401 - registers routes
     login,
     runs,
     servers,
+    servicelog,
     settings,
     sources,
 )

@@ -20,4 +20,4 @@ def http_error(exc: HTTPException):
 def internal_error(exc: Exception):
     log.exception("unhandled error in the panel")
     return render_template("panel/error.html", code=500, title="Something went wrong",
-                           message="The server log has the details."), 500
+                           message="The service log has the details."), 500

@@ -138,7 +138,8 @@ def _execute(store: Store, source: str, target: str, options: SyncOptions, args,
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     driver = _open_driver(record, source, options)
     try:
-        run = Run(store, run_id, JobSpec(job_id, target, options), driver, options.strategy,
+        run = Run(store, run_id, JobSpec(job_id, target, options, f"sync into {target}"),
+                  driver, options.strategy,
                   args.dry_run, Progress(callback=bar), cancel)
         return run.execute()
     finally:
@@ -152,7 +153,7 @@ def _describe(summary) -> str:
     c = summary.counts
     lines = [f"strmsync: {summary.status} in {summary.duration_s:.2f} s"
              + (" (dry run: nothing written)" if summary.dry_run else ""),
-             f"  created {c['created']}  updated {c['updated']}  skipped {c['skipped']}"
+             f"  created {c['created']}  updated {c['updated']}  unchanged {c['skipped']}"
              f"  deleted {c['deleted']}  failed {c['failed']}  meta copied {c['meta_copied']}"]
     if summary.error:
         lines.append(f"  problem: {summary.error}")

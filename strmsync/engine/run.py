@@ -25,6 +25,8 @@ from strmsync.store import Store
 
 log = logging.getLogger(__name__)
 
+# The words the panel uses for the counts (the JSON keeps the names: `skipped` is unchanged).
+COUNT_WORDS = {"skipped": "unchanged", "meta_copied": "metadata copied"}
 BATCH_SIZE = 256
 # A batch also goes out when the next listing comes in after it has waited this long, so a
 # slow source (a remote one at a few folders a second) still shows progress and writes its
@@ -37,11 +39,18 @@ MAX_CHANGES_KEPT = 5000
 
 @dataclass(frozen=True)
 class JobSpec:
-    """What the engine needs of a job: its id, target root and options."""
+    """What the engine needs of a job: its id, target root and options (and its name, for
+    the log)."""
 
     job_id: int
     target_root: str
     options: SyncOptions
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """How the log names the job."""
+        return f"job {self.name}" if self.name else f"job {self.job_id}"
 
 
 @dataclass
@@ -126,7 +135,7 @@ class Run:
             return self._events()
         manifest = self.store.load_manifest(self.job.job_id)
         self.progress.expected = len(manifest)
-        self.log.info("%s run of job %d%s: %d managed files", self.mode, self.job.job_id,
+        self.log.info("%s run of %s%s: %d managed files", self.mode, self.job.label,
                       " (dry run)" if self.dry_run else "", len(manifest))
         report, remaining, listed = self._scan(manifest)
         if self.cancel.is_set():
@@ -138,7 +147,7 @@ class Run:
         return "partial" if self.problems or self.counts["failed"] else "succeeded"
 
     def _events(self) -> str:
-        self.log.info("events run of job %d%s: %d event(s)", self.job.job_id,
+        self.log.info("events run of %s%s: %d event(s)", self.job.label,
                       " (dry run)" if self.dry_run else "", len(self.events))
         self.progress.set_phase("scanning")
         EventsPass(self, self.events).execute()
@@ -286,7 +295,8 @@ class Run:
 
     def _record(self, status: str, error: str | None, duration: float) -> RunSummary:
         counts = {name: int(self.counts.get(name, 0)) for name in COUNTS}
-        self.log.info("run %s: %s", status, ", ".join(f"{k} {v}" for k, v in counts.items()))
+        self.log.info("run %s: %s", status, ", ".join(
+            f"{COUNT_WORDS.get(k, k)} {v}" for k, v in counts.items()))
         self.store.add_log(self.run_id, self.log.take())
         self.store.finish_run(self.run_id, status, counts, error)
         return RunSummary(self.run_id, status, self.mode, self.dry_run, counts, duration, error,

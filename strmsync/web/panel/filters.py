@@ -15,6 +15,13 @@ def when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def at(iso: str | None) -> str:
+    """An ISO time (a schedule's next run) in the same form as `when`."""
+    if not iso:
+        return "—"
+    return when(datetime.fromisoformat(iso).timestamp())
+
+
 def ago(ts: float | None) -> str:
     """How long ago an epoch time was, in words (`just now`, `5 min ago`, `3 d ago`)."""
     if not ts:
@@ -47,5 +54,5 @@ def share(value: float | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the filters and template globals."""
-    app.jinja_env.filters.update(when=when, ago=ago, duration=duration, share=share)
+    app.jinja_env.filters.update(when=when, at=at, ago=ago, duration=duration, share=share)
     app.jinja_env.globals.update(version=__version__, access=lambda: g.get("access"))

@@ -19,6 +19,8 @@ from strmsync.web.panel.forms import (
 )
 from strmsync.web.panel.records import job_overview
 
+HISTORY = 30  # runs in the job page's chart
+
 
 def job_or_404(job_id: int) -> dict:
     """The job with this id, or a 404 page."""
@@ -31,9 +33,11 @@ def job_or_404(job_id: int) -> dict:
 def _form(values: dict, errors: dict, job: dict | None = None, status: int = 200):
     store = get_store()
     recent = store.runs(job["id"], limit=8)[0] if job else []
+    history = store.runs(job["id"], limit=HISTORY)[0] if job else []
     return render_template("panel/job_form.html", values=values, errors=errors, job=job,
                            sources=store.sources(), servers=store.servers(),
                            options=option_names(), choices=OPTION_CHOICES, recent=recent,
+                           history=history,
                            next_runs=_preview(values.get("schedule", ""))), status
 
 

@@ -8,6 +8,7 @@ from strmsync.web.context import get_redis, get_store
 
 FAILED = ("failed", "partial")
 FAILURE_WINDOW = 7 * 86400
+DASHBOARD_HISTORY = 20  # runs in each job's small chart on the dashboard
 
 
 def job_names() -> dict:
@@ -55,9 +56,9 @@ def job_overview() -> list[dict]:
     sources = {source["id"]: source["name"] for source in store.sources()}
     out = []
     for job in store.jobs():
-        last, _ = store.runs(job["id"], limit=1)
+        history, _ = store.runs(job["id"], limit=DASHBOARD_HISTORY)
         out.append({**job, "source_name": sources.get(job["source_id"], "?"),
-                    "last_run": last[0] if last else None,
+                    "last_run": history[0] if history else None, "history": history,
                     "next_runs": next_runs(job["schedule"] or "", 1)})
     return out
 

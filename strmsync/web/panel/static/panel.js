@@ -185,7 +185,7 @@ function schedulePreview(input) {
     list.replaceChildren();
     for (const when of body.next_runs || []) {
       const li = document.createElement("li");
-      li.textContent = when.replace("T", " ");
+      li.textContent = localTime(Date.parse(when) / 1000);
       list.append(li);
     }
     if (body.error && input.value.trim()) {
@@ -225,8 +225,9 @@ function renderWebhook(box, data) {
     const { ok, body } = await api("/settings/webhook-token", { method: "POST", body: "{}" });
     if (ok) renderWebhook(box, body);
   });
+  const labels = { clouddrive2: "CloudDrive2 address", events: "Events address" };
   const urls = Object.entries(data.webhook_urls || {}).map(([name, url]) =>
-    el("div", {}, el("dt", {}, name), el("dd", { class: "path" }, url)));
+    el("div", {}, el("dt", {}, labels[name] || name), el("dd", { class: "path" }, url)));
   box.replaceChildren(
     el("dl", { class: "facts" },
       el("div", {}, el("dt", {}, "Token"), el("dd", {}, token, " ", show, " ",

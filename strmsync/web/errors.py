@@ -2,8 +2,8 @@
 
 import logging
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from strmsync.errors import ConfigError, FatalError, ListingError, RetryableError, StrmsyncError
 from strmsync.validation import InvalidBody
@@ -49,7 +49,12 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         # Keep what the exception says beyond its page (Retry-After, say).
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-        return jsonify({"error": exc.description or exc.name}), exc.code, headers
+        message = exc.description or exc.name
+        if isinstance(exc, NotFound) and exc.description == NotFound.description:
+            message = f"no such API route: {request.method} {request.path}"
+        elif isinstance(exc, MethodNotAllowed):
+            message = f"{request.method} is not allowed on {request.path}"
+        return jsonify({"error": message}), exc.code, headers
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):

@@ -75,9 +75,11 @@ def delete_job(job_id: int):
     return "", 204
 
 
-@api.post("/jobs/<int:job_id>/run")
-def run_job(job_id: int):
-    job = job_or_404(job_id)
+@api.post("/jobs/<key>/run")
+def run_job(key: str):
+    """Queue a run of the job with this id or name."""
+    job = job_or_404(key)
+    job_id = job["id"]
     asked = validated(RunRequest, json_body(optional=True))
     mode = asked.mode or job["options"].get("strategy", "full")
     dry_run = asked.dry_run

@@ -92,10 +92,16 @@ def typed_fields(model: type[Body], data: Any) -> tuple[dict, dict[str, str]]:
     except ValidationError as exc:
         errors = field_errors(exc, model=model)
         wrong = {error["loc"][0] for error in exc.errors() if error["loc"]}
-    # Fields are typed one by one (no validator spans two), so the rest validates alone.
+    # Fields are typed one by one (no validator spans two), so the rest validates alone;
+    # an object field with a wrong member keeps its right ones (`options`).
     rest = {name: value for name, value in data.items()
             if name not in wrong and name in model.model_fields}
-    return model.model_validate(rest).model_dump(exclude_unset=True), errors
+    fields = model.model_validate(rest).model_dump(exclude_unset=True)
+    for name in wrong & set(model.model_fields):
+        nested = _body_in(model.model_fields[name].annotation)
+        if nested is not None and isinstance(data[name], dict):
+            fields[name] = typed_fields(nested, data[name])[0]
+    return fields, errors
 
 
 def field_errors(exc: ValidationError, prefix: str = "",

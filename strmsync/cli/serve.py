@@ -1,6 +1,7 @@
 """`strmsync serve` and `strmsync worker`."""
 
 import argparse
+import logging
 
 from strmsync.config import load_settings
 from strmsync.queue import redis_url
@@ -30,7 +31,10 @@ def run_serve(args: argparse.Namespace, parser) -> int:
     from strmsync.service import serve
 
     flags = {"host": args.host, "port": args.port, "workers": args.workers}
-    return serve(load_settings(args.data, flags=flags))
+    settings = load_settings(args.data, flags=flags)
+    if args.log_level is None:  # the service logs at its configured level, like its workers
+        logging.getLogger().setLevel(settings.log_level)
+    return serve(settings)
 
 
 def run_worker(args: argparse.Namespace, parser) -> int:

@@ -2,10 +2,11 @@
 
 import itertools
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
 from strmsync.errors import ConfigError
 from strmsync.queue import cancel_run, live_progress
+from strmsync.store import Store
 from strmsync.web.api import api
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.errors import ApiError
@@ -95,16 +96,21 @@ def run_changes(run_id: int):
 def run_changes_text(run_id: int):
     """Every change of the run as text, one `action kind path` a line, for download."""
     _run_or_404(run_id)
-    store = get_store()
+    path = get_store().path
 
     def lines():
-        for offset in itertools.count(0, CHANGES_PAGE):
-            page = store.run_changes(run_id, CHANGES_PAGE, offset)
-            yield "".join(f"{c['action']}\t{c['kind']}\t{c['path']}\n" for c in page)
-            if len(page) < CHANGES_PAGE:
-                return
+        # Streamed after the request's own store is closed: the pages come from one of ours.
+        store = Store(path)
+        try:
+            for offset in itertools.count(0, CHANGES_PAGE):
+                page = store.run_changes(run_id, CHANGES_PAGE, offset)
+                yield "".join(f"{c['action']}\t{c['kind']}\t{c['path']}\n" for c in page)
+                if len(page) < CHANGES_PAGE:
+                    return
+        finally:
+            store.close()
 
-    return Response(stream_with_context(lines()), mimetype="text/plain", headers={
+    return Response(lines(), mimetype="text/plain", headers={
         "Content-Disposition": f'attachment; filename="run-{run_id}-changes.txt"'})
 
 

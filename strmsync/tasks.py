@@ -90,7 +90,7 @@ def _execute(store: Store, run: dict, job: dict, beat: runslots.Heartbeat, rq_jo
             # new run instead of joining this one, which would no longer see it.
             store.start_run(run["id"], os.getpid(), socket.gethostname())
             events = store.claim_events(job["id"], run["id"])
-        spec = JobSpec(job["id"], job["target_root"], options, job["name"])
+        spec = JobSpec(job["id"], job["target_root"], options, f"job {job['name']}")
         summary = Run(store, run["id"], spec, driver, run["mode"], bool(run["dry_run"]),
                       Progress(callback=report), beat.cancel, events, run_log).execute()
     finally:

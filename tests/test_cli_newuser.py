@@ -136,3 +136,21 @@ def test_an_unreachable_source_is_one_line_naming_the_host(cli, tmp_path):
                  "--token", "t")
     assert synced.code == 1 and f"127.0.0.1:{port}" in synced.out + synced.err
     assert "Retrying" not in synced.err
+
+
+def test_words_match_the_panel_and_help_names_defaults(cli, tmp_path, data_dir):
+    make_files(tmp_path / "lib", {"a.mkv": "v"})
+    cli("sync", tmp_path / "lib", tmp_path / "strm")
+    again = cli("sync", tmp_path / "lib", tmp_path / "strm")
+    assert "unchanged 1" in again.out and "skipped" not in again.out
+    store = Store(data_dir / "strmsync.db")
+    try:
+        run_id = json.loads(cli("sync", tmp_path / "lib", tmp_path / "strm", "--json").out)[
+            "run_id"]
+        log = " ".join(line["message"] for line in store.run_log(run_id))
+    finally:
+        store.close()
+    assert f"full run of sync into {tmp_path / 'strm'}" in log and "unchanged 1" in log
+    helped = cli("job", "add", "--help")
+    assert "(default: no)" in helped.out and "(default: yes)" in helped.out
+    assert "(default: unchanged)" in cli("job", "edit", "--help").out

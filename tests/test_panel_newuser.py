@@ -2,6 +2,7 @@
 editing what exists, every error at once, honest progress and a live log, long change
 lists, run numbers, needs-attention, the history chart, the service log, a phone screen."""
 
+import re
 import shutil
 
 import pytest
@@ -92,8 +93,14 @@ def test_forms_edit_what_exists_and_mark_every_error(panel, tmp_path):
         "return getComputedStyle(document.querySelector('[data-next-runs]'), '::before')"
         ".content")
     assert before in ("none", "normal", ""), "no bare 'Next:' for a manual job"
-    user.add_job("inner", "library", str(tmp_path / "lib"), str(tmp_path / "strm/inner"))
+    user.add_job("inner", "library", str(tmp_path / "lib"), str(tmp_path / "strm/inner"),
+                 schedule="0 3 * * *")
     assert "Overlaps the target of job films" in user.find(".flash-info").text
+    times = [li.text for li in user.all("[data-next-runs] li")]
+    assert len(times) == 3 and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t)
+                                   for t in times), times
+    user.nav("Jobs")
+    assert times[0] in user.find("table").text, "the same time, written the same way"
 
 
 def test_history_run_numbers_attention_log_and_phone(panel, tmp_path):
@@ -134,6 +141,7 @@ def test_history_run_numbers_attention_log_and_phone(panel, tmp_path):
     user.nav("Log")
     lines = user.find("[data-service-log]").text
     assert "serving on" in lines and "setup code" not in lines
+    assert "full run of job films" in lines and "unchanged 1" in lines
     user.click('.segmented a[href$="level=ERROR"]')
     assert "serving on" not in user.find("[data-service-log]").text
 

@@ -39,18 +39,18 @@ MAX_CHANGES_KEPT = 5000
 
 @dataclass(frozen=True)
 class JobSpec:
-    """What the engine needs of a job: its id, target root and options (and its name, for
-    the log)."""
+    """What the engine needs of a job: its id, target root and options (and how the log
+    names it: "job films", "sync into /media/strm")."""
 
     job_id: int
     target_root: str
     options: SyncOptions
-    name: str = ""
+    title: str = ""
 
     @property
     def label(self) -> str:
         """How the log names the job."""
-        return f"job {self.name}" if self.name else f"job {self.job_id}"
+        return self.title or f"job {self.job_id}"
 
 
 @dataclass

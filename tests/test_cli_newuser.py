@@ -124,12 +124,12 @@ def test_argument_errors_speak_json_and_name_the_sub_command(cli, tmp_path):
     assert "usage: strmsync job run" in nested.err
 
 
-def test_an_unreachable_source_is_one_line_naming_the_host(cli, tmp_path):
+def test_an_unreachable_source_is_one_line_naming_the_host(cli, tmp_path, data_dir):
     port = free_port()
     added = cli("source", "add", "down", "--kind", "openlist", "--url",
-                f"http://127.0.0.1:{port}", "--token", "t")
+                f"http://127.0.0.1:{port}", "--token", "t", "--data", data_dir)
     assert added.code == 0, added.err
-    tested = cli("source", "test", "down")
+    tested = cli("source", "test", "down", "--data", data_dir)
     assert tested.code == 2 and "Traceback" not in tested.err
     assert f"127.0.0.1:{port}" in tested.err and len(tested.err.strip().splitlines()) == 1
     synced = cli("sync", f"openlist://127.0.0.1:{port}/Media", tmp_path / "strm",
@@ -151,6 +151,6 @@ def test_words_match_the_panel_and_help_names_defaults(cli, tmp_path, data_dir):
     finally:
         store.close()
     assert f"full run of sync into {tmp_path / 'strm'}" in log and "unchanged 1" in log
-    helped = cli("job", "add", "--help")
+    helped = cli("job", "add", "--help")  # (help never opens the record)
     assert "(default: no)" in helped.out and "(default: yes)" in helped.out
     assert "(default: unchanged)" in cli("job", "edit", "--help").out

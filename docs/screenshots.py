@@ -58,7 +58,7 @@ def main() -> None:
     try:
         user = PanelUser(driver, server.url)
         user.open("/")
-        user.set_password(PASSWORD)
+        user.set_password(PASSWORD, server.setup_code())
         user.add_source("cloud-mount", str(work / "cloud"))
         user.add_job("Library", "cloud-mount", str(work / "cloud"), str(work / "strm"),
                      schedule="0 3 * * *")
@@ -68,6 +68,10 @@ def main() -> None:
         user.click("[data-apply]")
         user.wait_until_ended()
         shoot(user, "run")
+        for _ in range(4):  # a few more runs, for the history charts
+            user.open("/jobs/1")
+            user.click("[data-run-full]")
+            user.wait_until_ended()
         user.nav("Dashboard")
         shoot(user, "dashboard")
         dark(user, True)
@@ -78,6 +82,13 @@ def main() -> None:
         shoot(user, "job")
         user.nav("Settings")
         shoot(user, "settings")
+        user.nav("Log")
+        shoot(user, "log")
+        user.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        user.nav("Dashboard")
+        user.driver.save_screenshot(str(DOCS / "panel-phone.png"))
+        print("wrote", DOCS / "panel-phone.png")
     finally:
         driver.quit()
         server.stop()

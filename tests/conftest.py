@@ -180,6 +180,16 @@ def browser_client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def chrome():
+    """One headless Chromium for a module of browser tests (a fresh profile)."""
+    from tests.panelkit import start_chrome
+
+    driver = start_chrome()
+    yield driver
+    driver.quit()
+
+
 @pytest.fixture
 def workers(data_dir: Path, redis_url: str):
     """Start real `strmsync worker` processes: `workers(n, **env)`; all stopped afterwards."""

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import make_files, tree
-from tests.panelkit import IngressProxy, PanelUser, Server, browser_missing, start_chrome
+from tests.panelkit import IngressProxy, PanelUser, Server, browser_missing
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None,
                                 reason=f"browser tests need Chromium: {browser_missing()}")
@@ -13,14 +13,6 @@ LIBRARY = {"Heat (1995)/Heat.mkv": "v", "Heat (1995)/Heat.nfo": "<movie/>",
            "Alien (1979)/Alien.mkv": "v", "Series/S00/E0000.mkv": "v"}
 # Big enough (in many folders: progress is counted per batch) to watch a run move.
 BIG_LIBRARY = {**LIBRARY, **{f"Series/S{i // 100:02d}/E{i:04d}.mkv": "v" for i in range(40000)}}
-
-
-@pytest.fixture(scope="module")
-def chrome():
-    """One headless Chromium for the module (a fresh profile)."""
-    driver = start_chrome()
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture

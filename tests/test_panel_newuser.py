@@ -9,20 +9,13 @@ import pytest
 import requests
 
 from tests.conftest import make_files, wait_for
-from tests.panelkit import PanelUser, Server, browser_missing, start_chrome
+from tests.panelkit import PanelUser, Server, browser_missing
 from tests.standins import OpenListStandIn, User
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None,
                                 reason=f"browser tests need Chromium: {browser_missing()}")
 
 PASSWORD = "new user's password"
-
-
-@pytest.fixture(scope="module")
-def chrome():
-    driver = start_chrome()
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from strmsync.config import Settings, load_settings
 from strmsync.web import create_app
 from strmsync.web.auth import LOCKOUT_KEY, PASSWORD_FILE, SECRET_FILE, setup_code
 from strmsync.web.lockout import LOCKOUT, MAX_FAILURES, LoginLockout
+from strmsync.web.panel.filters import at
 from tests.conftest import make_files
 
 PASSWORD = "tr0ub4dor&3"
@@ -322,7 +323,7 @@ def test_job_form_covers_every_option_and_places_errors(client, tmp_path):
     assert job["options"]["max_delete"] == 0.25 and job["watch"] and job["enabled"]
     assert not job["run_on_start"] and len(job["next_runs"]) == 3
     edit = client.get("/jobs/1").get_data(as_text=True)
-    assert 'value="25%"' in edit and job["next_runs"][0].replace("T", " ") in edit
+    assert 'value="25%"' in edit and at(job["next_runs"][0]) in edit
     twin = client.post("/jobs/new", data=job_form(client, csrf, tmp_path,
                                                   target_root=str(tmp_path / "other")))
     assert field_errors(twin) == {"name": "a job called 'movies' exists"}

@@ -101,15 +101,19 @@ def test_cli_syncs_a_source_url_and_keeps_credentials_out_of_everything(
 
     assert first.code == 0, first.err
     assert first.summary["created"] == len(media_targets())
-    assert again.code == 0 and "skipped" in again.out
+    assert again.code == 0 and "unchanged" in again.out
     assert_links_work(target)
     store = Store(data_dir / "strmsync.db")
     try:
-        source = store.sources()[0]
-        records = [source["name"], source["config"], [job["name"] for job in store.jobs()],
-                   [job["options"] for job in store.jobs()], store.runs()[0],
-                   [store.run_log(run["id"]) for run in store.runs()[0]]]
+        # One-shot records: kept for the manifest, out of the service's lists.
+        assert store.sources() == [] and store.jobs() == []
+        source = store.source(store.db.execute("SELECT id FROM sources").fetchone()[0],
+                              one_shot=True)
+        jobs = list(store.db.query("SELECT * FROM jobs"))
+        runs = list(store.db.query("SELECT * FROM runs"))
+        records = [source, jobs, runs, [store.run_log(run["id"]) for run in runs]]
         assert (source["qps"], source["concurrency"]) == (200, 3)
+        assert source["secrets"] == {}, "a secret given for one run is not stored"
     finally:
         store.close()
     seen = " ".join(map(str, [first.out, first.err, again.out, again.err, caplog.text, records]))

@@ -4,8 +4,10 @@ and a lost or wrong key that never drops a secret nor stores one in the clear.""
 import sqlite3
 import stat
 
+import sqlite_utils
 from cryptography.fernet import Fernet
 
+from strmsync.migrations import MIGRATIONS
 from strmsync.queue import connect
 from strmsync.secretbox import KEY_FILE, tighten_private_files
 from strmsync.store import Store
@@ -60,15 +62,18 @@ def test_loose_permissions_of_an_older_install_are_tightened(tmp_path):
 
 def test_plaintext_secrets_of_an_older_record_are_sealed_by_the_migration(tmp_path):
     data = tmp_path / "old"
-    Store(data / "strmsync.db").close()
+    data.mkdir()
     conn = sqlite3.connect(data / "strmsync.db")
+    old = sqlite_utils.Database(conn)
+    for step in MIGRATIONS[:4]:  # the schema before secrets were sealed
+        step(old)
     conn.execute("INSERT INTO sources (name, kind, config, secrets, qps, concurrency)"
                  " VALUES ('cloud', 'openlist', '{\"url\": \"http://nas:5244\"}', ?, 0, 8)",
                  [f'{{"token": "{TOKEN}"}}'])
     conn.execute("INSERT INTO media_servers (name, kind, url, api_key, path_map,"
                  " refresh_threshold) VALUES ('emby', 'emby', 'http://e:8096', ?, '[]', 50)",
                  [API_KEY])
-    conn.execute("PRAGMA user_version = 4")  # the schema before secrets were sealed
+    conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()
     store = Store(data / "strmsync.db")

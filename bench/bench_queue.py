@@ -35,12 +35,12 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
 from strmsync.config import SyncOptions  # noqa: E402
-from strmsync.drivers import open_driver  # noqa: E402
-from strmsync.engine import JobSpec, Run  # noqa: E402
 from strmsync.jobs import validate_job  # noqa: E402
-from strmsync.queue import EmbeddedRedis, connect, enqueue_run  # noqa: E402
+from strmsync.service.queue import EmbeddedRedis, connect, enqueue_run  # noqa: E402
 from strmsync.sources import validate_source  # noqa: E402
 from strmsync.store import FINAL_STATUSES, Store  # noqa: E402
+from strmsync.strm.drivers import open_driver  # noqa: E402
+from strmsync.strm.engine import JobSpec, Run  # noqa: E402
 
 WORKER_STOP_GRACE = 10.0
 

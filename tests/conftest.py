@@ -101,7 +101,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 from strmsync.config import Settings  # noqa: E402
-from strmsync.queue import EmbeddedRedis  # noqa: E402
+from strmsync.service.queue import EmbeddedRedis  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import requests
 
 from strmsync.config import SyncOptions
-from strmsync.drivers import open_remote
-from strmsync.engine import JobSpec, Run
+from strmsync.strm.drivers import open_remote
+from strmsync.strm.engine import JobSpec, Run
 
 AWKWARD = "a ? # % & + ; 中文 🎬 x"
 BIG = 12  # files in Media/Big, listed in pages of PAGE

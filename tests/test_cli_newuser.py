@@ -69,7 +69,7 @@ def test_job_run_wait_without_a_service_says_so_and_stops_its_redis(tmp_path, da
 def test_ctrl_c_while_waiting_is_a_clean_line(tmp_path, data_dir, redis_url):
     from rq import Worker
 
-    from strmsync.queue import connect, run_queue
+    from strmsync.service.queue import connect, run_queue
 
     env = {**strmsync_env(data_dir, redis_url), "PYTHONUNBUFFERED": "1"}
     make_files(tmp_path / "lib", {"a.mkv": "v"})

@@ -7,9 +7,9 @@ import pytest
 
 import _fastscan
 from strmsync.config import SyncOptions
-from strmsync.drivers import Listing, LocalDriver
-from strmsync.engine import JobSpec, Progress, Run
-from strmsync.engine.plan import (
+from strmsync.strm.drivers import Listing, LocalDriver
+from strmsync.strm.engine import JobSpec, Progress, Run
+from strmsync.strm.engine.plan import (
     DIFFERENT,
     EQUAL,
     MISSING,

@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from strmsync.cli.source_url import parse_source_url
-from strmsync.drivers import ScanReport, open_remote
-from strmsync.drivers.gate import SourceGate, SourcePolicy
-from strmsync.drivers.openlist_api import parse_time
-from strmsync.drivers.remote import check_page
-from strmsync.drivers.walker import Page, walk
 from strmsync.errors import ConfigError, ListingError, RetryableError, ThrottledError
 from strmsync.sources import validate_source
+from strmsync.strm.drivers import ScanReport, open_remote
+from strmsync.strm.drivers.gate import SourceGate, SourcePolicy
+from strmsync.strm.drivers.openlist_api import parse_time
+from strmsync.strm.drivers.remote import check_page
+from strmsync.strm.drivers.walker import Page, walk
 from tests.remote import FAST
 
 QUICK = SourcePolicy(attempts=3, backoff=0.01, throttle_pause=0.2, max_pause=0.2)

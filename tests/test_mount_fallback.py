@@ -6,9 +6,9 @@ import io
 import pytest
 
 from strmsync.config import SyncOptions
-from strmsync.drivers import LocalDriver, OpenListDriver, open_driver
-from strmsync.engine import JobSpec, Run
 from strmsync.errors import ConfigError
+from strmsync.strm.drivers import LocalDriver, OpenListDriver, open_driver
+from strmsync.strm.engine import JobSpec, Run
 
 NFO = "Movies/a ? # % & + ; 中文 🎬 x (2020)/a ? # % & + ; 中文 🎬 x.nfo"
 POSTER = "Movies/a ? # % & + ; 中文 🎬 x (2020)/poster.jpg"

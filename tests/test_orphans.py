@@ -59,7 +59,7 @@ def test_kill_9_of_serve_leaves_no_process_and_no_temp_dir(tmp_path, serve_group
     descendants = psutil.Process(proc.pid).children(recursive=True)
     names = " ".join(" ".join(p.cmdline()) for p in descendants)
     assert "worker" in names and "lifeline" in names
-    watchdog = [p.cmdline() for p in descendants if "strmsync.lifeline" in p.cmdline()]
+    watchdog = [p.cmdline() for p in descendants if "strmsync.service.lifeline" in p.cmdline()]
     redis_pid, redis_dir = int(watchdog[0][-2]), watchdog[0][-1]
     redis = [psutil.Process(redis_pid)]
     assert "redis-server" in redis[0].name() and os.path.isdir(redis_dir)
@@ -84,7 +84,7 @@ def _running(process: psutil.Process) -> bool:
 
 
 def test_a_clean_stop_of_the_embedded_redis_leaves_nothing_behind(tmp_path):
-    from strmsync.queue import EmbeddedRedis, connect
+    from strmsync.service.queue import EmbeddedRedis, connect
 
     embedded = EmbeddedRedis(tmp_path / "data")
     url = embedded.start()

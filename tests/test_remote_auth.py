@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from strmsync.drivers import open_remote
-from strmsync.drivers import test_source as check_source
 from strmsync.errors import FatalError
 from strmsync.store import Store
+from strmsync.strm.drivers import open_remote
+from strmsync.strm.drivers import test_source as check_source
 from tests.remote import FAST, assert_links_work, media_targets, run_sync
 
 PASSWORDS = ("alice-pw-S3cret", "cd2-pw-S3cret")

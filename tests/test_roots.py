@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from strmsync.queue import connect
-from strmsync.tasks import perform_run
+from strmsync.service.queue import connect
+from strmsync.service.tasks import perform_run
 from tests.conftest import make_files, tree
 
 

@@ -8,10 +8,10 @@ import sqlite_utils
 from cryptography.fernet import Fernet
 
 from strmsync.migrations import MIGRATIONS
-from strmsync.queue import connect
 from strmsync.secretbox import KEY_FILE, tighten_private_files
+from strmsync.service.queue import connect
+from strmsync.service.tasks import perform_run
 from strmsync.store import Store
-from strmsync.tasks import perform_run
 
 TOKEN = "openlist-T0KEN-never-in-the-clear"
 API_KEY = "emby-K3Y-never-in-the-clear"

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import psutil
 import pytest
 
-from strmsync.queue import connect, enqueue_run, reap_dead_runs
-from strmsync.scheduler import Scheduler
+from strmsync.service.queue import connect, enqueue_run, reap_dead_runs
+from strmsync.service.scheduler import Scheduler
 from strmsync.store import Store
 from tests.conftest import API_PASSWORD, authed_http, make_files, strmsync_env, tree, wait_for
 from tests.standins import OpenListStandIn, User

@@ -6,10 +6,10 @@ import time
 
 from rq import Worker
 
-from strmsync.drivers.gate import SourceGate, SourcePolicy
-from strmsync.drivers.sharedlimits import SharedLimits
 from strmsync.errors import ThrottledError
-from strmsync.queue import EmbeddedRedis, connect
+from strmsync.service.queue import EmbeddedRedis, connect
+from strmsync.strm.drivers.gate import SourceGate, SourcePolicy
+from strmsync.strm.drivers.sharedlimits import SharedLimits
 from tests.conftest import wait_for
 from tests.remote import assert_links_work
 
@@ -133,7 +133,7 @@ def test_a_dead_redis_leaves_each_gate_pacing_its_source_alone(tmp_path, caplog)
             raise ThrottledError("HTTP 429")
         return len(tries)
 
-    with caplog.at_level(logging.WARNING, "strmsync.drivers.sharedlimits"):
+    with caplog.at_level(logging.WARNING, "strmsync.strm.drivers.sharedlimits"):
         results = [gate.call(request, "x") for _ in range(10)]
 
     assert results == list(range(2, 12))

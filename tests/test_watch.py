@@ -2,7 +2,7 @@
 
 import pytest
 
-from strmsync.queue import connect
+from strmsync.service.queue import connect
 from strmsync.store import Store
 from strmsync.watchers.manager import Watchers
 from tests.conftest import make_files, tree, wait_for

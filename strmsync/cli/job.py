@@ -12,8 +12,8 @@ from strmsync.cli.output import print_table, run_action
 from strmsync.cli.sync import EXIT_CODES
 from strmsync.errors import ConfigError
 from strmsync.jobs import public_job, validate_job
-from strmsync.queue import EmbeddedRedis, connect, enqueue_run, redis_url, run_queue
 from strmsync.servers import resolve_servers
+from strmsync.service.queue import EmbeddedRedis, connect, enqueue_run, redis_url, run_queue
 from strmsync.store import FINAL_STATUSES, Store
 
 EXIT_NO_WORKER = 5

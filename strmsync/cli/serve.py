@@ -4,7 +4,7 @@ import argparse
 import logging
 
 from strmsync.config import load_settings
-from strmsync.queue import redis_url
+from strmsync.service.queue import redis_url
 
 
 def register(commands) -> None:
@@ -28,7 +28,7 @@ def register(commands) -> None:
 
 def run_serve(args: argparse.Namespace, parser) -> int:
     """Start the service and block until it is stopped."""
-    from strmsync.service import serve
+    from strmsync.service.supervisor import serve
 
     flags = {"host": args.host, "port": args.port, "workers": args.workers}
     settings = load_settings(args.data, flags=flags)
@@ -39,7 +39,7 @@ def run_serve(args: argparse.Namespace, parser) -> int:
 
 def run_worker(args: argparse.Namespace, parser) -> int:
     """Run one worker until stopped."""
-    from strmsync.worker import work
+    from strmsync.service.worker import work
 
     settings = load_settings(args.data)
     work(redis_url(settings), str(settings.data_dir), burst=args.burst, name=args.name)

@@ -5,10 +5,10 @@ import json
 import os
 
 from strmsync.cli.output import print_table, run_action
-from strmsync.drivers import test_source
 from strmsync.errors import ConfigError
 from strmsync.sources import public_source, validate_source
 from strmsync.store import Store
+from strmsync.strm.drivers import test_source
 
 SECRET_ENV = {"token": "STRMSYNC_SOURCE_TOKEN", "password": "STRMSYNC_SOURCE_PASSWORD",
               "folder_passwords": "STRMSYNC_SOURCE_FOLDER_PASSWORDS"}

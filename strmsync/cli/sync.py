@@ -18,10 +18,10 @@ from strmsync.cli.source_url import (
     parse_source_url,
 )
 from strmsync.config import SyncOptions, load_settings
-from strmsync.drivers import LocalDriver, open_remote
-from strmsync.engine import JobSpec, Progress, Run
 from strmsync.errors import ConfigError
 from strmsync.store import Store
+from strmsync.strm.drivers import LocalDriver, open_remote
+from strmsync.strm.engine import JobSpec, Progress, Run
 
 EXIT_CODES = {"succeeded": 0, "failed": 1, "partial": 3, "cancelled": 4}
 EXIT_USAGE = 2

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import grpc
 from clouddrive2_client.proto import clouddrive_pb2 as pb
 
-from strmsync.drivers import open_remote
 from strmsync.events import Event
+from strmsync.strm.drivers import open_remote
 from strmsync.watchers.batcher import EventBatcher
 
 log = logging.getLogger(__name__)

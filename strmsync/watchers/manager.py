@@ -10,7 +10,7 @@ import threading
 import redis
 
 from strmsync.events import route
-from strmsync.queue import enqueue_events, enqueue_run
+from strmsync.service.queue import enqueue_events, enqueue_run
 from strmsync.store import Store
 from strmsync.watchers.clouddrive2 import PushWatcher
 from strmsync.watchers.inotify import InotifyWatcher

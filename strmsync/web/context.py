@@ -2,7 +2,7 @@
 
 from flask import Flask, current_app, g
 
-from strmsync.queue import connect
+from strmsync.service.queue import connect
 from strmsync.store import Store
 
 

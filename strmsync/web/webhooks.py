@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request
 
 from strmsync.errors import ConfigError
 from strmsync.events import parse_clouddrive2, parse_generic, route
-from strmsync.queue import enqueue_events
+from strmsync.service.queue import enqueue_events
 from strmsync.validation import parse_json
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.errors import ApiError

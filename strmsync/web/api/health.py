@@ -5,10 +5,11 @@ from flask import request
 from rq import Worker
 
 import _fastscan
-from strmsync import __version__, servicelog
+from strmsync import __version__
 from strmsync.errors import ConfigError
-from strmsync.queue import run_queue
-from strmsync.scheduler import scheduler_alive
+from strmsync.service import servicelog
+from strmsync.service.queue import run_queue
+from strmsync.service.scheduler import scheduler_alive
 from strmsync.web.api import api
 from strmsync.web.auth import access
 from strmsync.web.context import get_redis, get_store

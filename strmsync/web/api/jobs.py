@@ -1,8 +1,8 @@
 """`/api/v1/jobs`: create, list, edit, delete jobs, and queue their runs."""
 
 from strmsync.jobs import RunRequest, job_warnings, public_job, validate_job
-from strmsync.queue import enqueue_run
 from strmsync.servers import resolve_servers
+from strmsync.service.queue import enqueue_run
 from strmsync.validation import validated
 from strmsync.web.api import api, json_body
 from strmsync.web.context import get_redis, get_store

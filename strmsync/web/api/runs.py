@@ -5,7 +5,7 @@ import itertools
 from flask import Response, request
 
 from strmsync.errors import ConfigError
-from strmsync.queue import cancel_run, live_progress
+from strmsync.service.queue import cancel_run, live_progress
 from strmsync.store import Store
 from strmsync.web.api import api
 from strmsync.web.context import get_redis, get_store

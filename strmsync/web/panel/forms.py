@@ -169,7 +169,7 @@ def source_kinds() -> list[tuple]:
 
 def tuning_defaults() -> dict:
     """`{tuning field: its default}`, shown beside the empty fields of a remote source."""
-    from strmsync.drivers.gate import SourcePolicy
+    from strmsync.strm.drivers.gate import SourcePolicy
 
     policy = SourcePolicy()
     return {name: f"{getattr(policy, name):g}" for name in TUNING_FIELDS}

@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from strmsync.config import STRATEGIES
 from strmsync.errors import ConfigError
 from strmsync.jobs import JOB_FIELDS, job_warnings, next_runs, validate_job, validate_schedule
-from strmsync.queue import enqueue_run
+from strmsync.service.queue import enqueue_run
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.panel import panel
 from strmsync.web.panel.forms import (

@@ -3,7 +3,7 @@
 import time
 
 from strmsync.jobs import next_runs
-from strmsync.queue import live_progress
+from strmsync.service.queue import live_progress
 from strmsync.web.context import get_redis, get_store
 
 FAILED = ("failed", "partial")

@@ -2,7 +2,7 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from strmsync.queue import cancel_run
+from strmsync.service.queue import cancel_run
 from strmsync.web.api.runs import CHANGES_PAGE, LEVELS, STATUSES
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.panel import panel

@@ -2,7 +2,7 @@
 
 from flask import render_template, request
 
-from strmsync import servicelog
+from strmsync.service import servicelog
 from strmsync.web.context import get_redis
 from strmsync.web.panel import panel
 

@@ -6,8 +6,8 @@ import os
 from typing import BinaryIO
 
 import _fastscan
-from strmsync.engine.plan import META, OBSERVED_STRM, PRESENT, STRM, Item, digest
 from strmsync.errors import FatalError
+from strmsync.strm.engine.plan import META, OBSERVED_STRM, PRESENT, STRM, Item, digest
 
 TEMP_SUFFIX = ".strmsync-tmp"
 COPY_CHUNK = 1 << 20  # metadata is mostly a few KiB; artwork can run to a few MiB

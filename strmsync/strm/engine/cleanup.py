@@ -3,10 +3,10 @@
 import os
 import time
 
-from strmsync.drivers.base import Driver
-from strmsync.engine.plan import CleanupPlan
-from strmsync.engine.runlog import RunLog
-from strmsync.engine.writer import TargetWriter
+from strmsync.strm.drivers.base import Driver
+from strmsync.strm.engine.plan import CleanupPlan
+from strmsync.strm.engine.runlog import RunLog
+from strmsync.strm.engine.writer import TargetWriter
 
 
 def confirm_gone(orphans: set, listed_nonempty: set, driver: Driver, runlog: RunLog) -> str | None:

@@ -7,8 +7,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from strmsync.drivers.gate import SourcePolicy
 from strmsync.errors import FileError, RetryableError, ThrottledError
+from strmsync.strm.drivers.gate import SourcePolicy
 
 CONNECT_TIMEOUT = 10.0
 USER_AGENT = "strmsync"

@@ -8,16 +8,6 @@ from datetime import datetime, timezone
 
 import requests
 
-from strmsync.drivers.gate import SourceGate, SourcePolicy
-from strmsync.drivers.session import (
-    Download,
-    check_status,
-    is_json,
-    new_session,
-    open_download,
-    timeouts,
-    transport_error,
-)
 from strmsync.errors import (
     AccessRefused,
     FatalError,
@@ -25,6 +15,16 @@ from strmsync.errors import (
     NotFoundError,
     RetryableError,
     ThrottledError,
+)
+from strmsync.strm.drivers.gate import SourceGate, SourcePolicy
+from strmsync.strm.drivers.session import (
+    Download,
+    check_status,
+    is_json,
+    new_session,
+    open_download,
+    timeouts,
+    transport_error,
 )
 
 log = logging.getLogger(__name__)

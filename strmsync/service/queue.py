@@ -11,10 +11,10 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from strmsync import runslots
 from strmsync.config import Settings
-from strmsync.lifeline import watch_embedded_redis
 from strmsync.secretbox import private_dir
+from strmsync.service import runslots
+from strmsync.service.lifeline import watch_embedded_redis
 from strmsync.store import DuplicateRun, Store
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "strmsync"
 RUN_TIMEOUT = 24 * 3600
 RESULT_TTL = 7 * 24 * 3600
+RUN_TASK = "strmsync.service.tasks.execute_run"
 
 
 class EmbeddedRedis:
@@ -110,7 +111,7 @@ def enqueue_events(store: Store, conn: redis.Redis, routed: dict, trigger: str) 
 
 def push_run(store: Store, conn: redis.Redis, run_id: int) -> None:
     """Put a queued run's task on the queue (again)."""
-    rq_job = run_queue(conn).enqueue("strmsync.tasks.execute_run", run_id,
+    rq_job = run_queue(conn).enqueue(RUN_TASK, run_id,
                                      job_timeout=RUN_TIMEOUT, result_ttl=RESULT_TTL,
                                      failure_ttl=RESULT_TTL, description=f"run {run_id}")
     store.set_rq_job(run_id, rq_job.id)

@@ -4,10 +4,10 @@ import dataclasses
 import logging
 import time
 
-from strmsync.engine import RunSummary
 from strmsync.mediaserver import make_session, notify
 from strmsync.servers import to_media_server
 from strmsync.store import Store
+from strmsync.strm.engine import RunSummary
 
 log = logging.getLogger(__name__)
 CHANGED = ("created", "updated", "deleted", "meta_copied")

@@ -7,12 +7,12 @@ from collections import OrderedDict
 from typing import BinaryIO
 
 import _fastscan
-from strmsync.drivers.gate import SourcePolicy
-from strmsync.drivers.openlist_api import OpenListClient, parse_time
-from strmsync.drivers.remote import RemoteDriver, check_page
-from strmsync.drivers.walker import Page
 from strmsync.errors import AccessRefused, FatalError, FileError, ListingError, StrmsyncError
 from strmsync.folderpasswords import FolderPasswords
+from strmsync.strm.drivers.gate import SourcePolicy
+from strmsync.strm.drivers.openlist_api import OpenListClient, parse_time
+from strmsync.strm.drivers.remote import RemoteDriver, check_page
+from strmsync.strm.drivers.walker import Page
 
 log = logging.getLogger(__name__)
 SIGN_FOLDERS = 8  # folders whose signs are kept for downloads that came without one

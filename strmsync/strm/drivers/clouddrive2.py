@@ -3,13 +3,13 @@
 from typing import BinaryIO
 
 import _fastscan
-from strmsync.drivers.clouddrive2_api import CloudDrive2Client
-from strmsync.drivers.clouddrive2_links import DownloadLinks
-from strmsync.drivers.gate import SourcePolicy
-from strmsync.drivers.remote import RemoteDriver
-from strmsync.drivers.session import new_session, open_download
-from strmsync.drivers.walker import Page
 from strmsync.errors import FatalError, StrmsyncError
+from strmsync.strm.drivers.clouddrive2_api import CloudDrive2Client
+from strmsync.strm.drivers.clouddrive2_links import DownloadLinks
+from strmsync.strm.drivers.gate import SourcePolicy
+from strmsync.strm.drivers.remote import RemoteDriver
+from strmsync.strm.drivers.session import new_session, open_download
+from strmsync.strm.drivers.walker import Page
 
 
 class CloudDrive2Driver(RemoteDriver):

@@ -5,13 +5,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import _fastscan
-from strmsync.drivers.base import Listing, ScanReport
-from strmsync.drivers.gate import SourceGate, SourcePolicy
-from strmsync.drivers.walker import Page, walk
 from strmsync.errors import ConfigError, ListingError, NotFoundError
+from strmsync.strm.drivers.base import Listing, ScanReport
+from strmsync.strm.drivers.gate import SourceGate, SourcePolicy
+from strmsync.strm.drivers.walker import Page, walk
 
 if TYPE_CHECKING:
-    from strmsync.drivers.sharedlimits import SharedLimits
+    from strmsync.strm.drivers.sharedlimits import SharedLimits
 
 
 def clean_remote(path: str) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from strmsync.errors import ConfigError, RetryableError, ThrottledError
 
 if TYPE_CHECKING:
-    from strmsync.drivers.sharedlimits import SharedLimits
+    from strmsync.strm.drivers.sharedlimits import SharedLimits
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

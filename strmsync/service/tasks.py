@@ -7,16 +7,16 @@ import time
 
 from rq import get_current_job
 
-from strmsync import runslots
 from strmsync.config import SyncOptions, load_settings
-from strmsync.drivers import open_driver
-from strmsync.drivers.sharedlimits import shared_limits
-from strmsync.engine import JobSpec, Progress, Run
-from strmsync.engine.runlog import RunLog
 from strmsync.errors import ConfigError, FatalError
-from strmsync.notifications import notify_after_run
-from strmsync.queue import enqueue_run, push_run
+from strmsync.service import runslots
+from strmsync.service.queue import enqueue_run, push_run
 from strmsync.store import Store
+from strmsync.strm.drivers import open_driver
+from strmsync.strm.drivers.sharedlimits import shared_limits
+from strmsync.strm.engine import JobSpec, Progress, Run
+from strmsync.strm.engine.runlog import RunLog
+from strmsync.strm.notifications import notify_after_run
 
 log = logging.getLogger(__name__)
 DEFER_PAUSE = 1.0

@@ -11,9 +11,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import _fastscan
-from strmsync.drivers.base import Listing
-from strmsync.engine.cleanup import apply_cleanup, confirm_gone
-from strmsync.engine.plan import CleanupPlan, map_names
+from strmsync.strm.drivers.base import Listing
+from strmsync.strm.engine.cleanup import apply_cleanup, confirm_gone
+from strmsync.strm.engine.plan import CleanupPlan, map_names
 
 
 @dataclass

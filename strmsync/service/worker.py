@@ -7,9 +7,9 @@ import os
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from strmsync import runslots, servicelog, tasks  # noqa: F401 - imported once, before forks
-from strmsync.lifeline import die_with_parent, die_with_parent_from_env
-from strmsync.queue import connect, run_queue
+from strmsync.service import runslots, servicelog, tasks  # noqa: F401 - imported once, before forks
+from strmsync.service.lifeline import die_with_parent, die_with_parent_from_env
+from strmsync.service.queue import connect, run_queue
 
 log = logging.getLogger(__name__)
 

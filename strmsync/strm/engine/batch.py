@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import _fastscan
 from strmsync.config import SyncOptions
-from strmsync.drivers.base import Driver
-from strmsync.engine.plan import META, STRM, plan_item
-from strmsync.engine.writer import TargetWriter
 from strmsync.errors import FatalError
+from strmsync.strm.drivers.base import Driver
+from strmsync.strm.engine.plan import META, STRM, plan_item
+from strmsync.strm.engine.writer import TargetWriter
 
 COUNTED = {"create": "created", "update": "updated", "skip": "skipped", "copy": "meta_copied",
            "fail": "failed"}

@@ -48,7 +48,7 @@ def die_with_parent_from_env() -> None:
 def watch_embedded_redis(redis_pid: int, redis_dir: str) -> subprocess.Popen:
     """Start the watchdog that stops this Redis and removes `redis_dir` when we die."""
     return subprocess.Popen(
-        [sys.executable, "-m", "strmsync.lifeline", str(os.getpid()), str(redis_pid),
+        [sys.executable, "-m", "strmsync.service.lifeline", str(os.getpid()), str(redis_pid),
          redis_dir], start_new_session=True, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
 

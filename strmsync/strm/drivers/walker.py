@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from strmsync.drivers.base import Listing, ScanReport
 from strmsync.errors import FatalError, StrmsyncError
+from strmsync.strm.drivers.base import Listing, ScanReport
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,12 @@ import threading
 import waitress
 
 import _fastscan
-from strmsync import __version__, servicelog
+from strmsync import __version__
 from strmsync.config import Settings
-from strmsync.lifeline import PARENT_ENV
-from strmsync.queue import (
+from strmsync.secretbox import tighten_private_files
+from strmsync.service import servicelog
+from strmsync.service.lifeline import PARENT_ENV
+from strmsync.service.queue import (
     EmbeddedRedis,
     connect,
     queue_pending_events,
@@ -21,8 +23,7 @@ from strmsync.queue import (
     redis_url,
     requeue_missing,
 )
-from strmsync.scheduler import Scheduler
-from strmsync.secretbox import tighten_private_files
+from strmsync.service.scheduler import Scheduler
 from strmsync.store import Store
 from strmsync.watchers.manager import Watchers
 from strmsync.web import create_app

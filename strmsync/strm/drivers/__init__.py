@@ -6,16 +6,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from strmsync.config import SyncOptions
-from strmsync.drivers.base import Driver, Listing, ScanReport
-from strmsync.drivers.local import LocalDriver
 from strmsync.errors import ConfigError, FatalError, ListingError, RetryableError
+from strmsync.strm.drivers.base import Driver, Listing, ScanReport
+from strmsync.strm.drivers.local import LocalDriver
 
 if TYPE_CHECKING:
-    from strmsync.drivers.sharedlimits import SharedLimits
+    from strmsync.strm.drivers.sharedlimits import SharedLimits
 
 # The remote drivers pull in grpc and requests; a local sync should not pay for them.
-_LAZY = {"CloudDrive2Driver": "strmsync.drivers.clouddrive2",
-         "OpenListDriver": "strmsync.drivers.openlist", "SourcePolicy": "strmsync.drivers.gate"}
+_LAZY = {"CloudDrive2Driver": "strmsync.strm.drivers.clouddrive2",
+         "OpenListDriver": "strmsync.strm.drivers.openlist",
+         "SourcePolicy": "strmsync.strm.drivers.gate"}
 
 
 def __getattr__(name: str):
@@ -57,9 +58,9 @@ def open_driver(source: dict, source_root: str, options: SyncOptions,
 def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str = "",
                 limits: LimitsLookup | None = None, **policy) -> Driver:
     """An OpenList or CloudDrive2 driver for a source record; `policy` overrides tuning."""
-    from strmsync.drivers.clouddrive2 import CloudDrive2Driver
-    from strmsync.drivers.gate import SourcePolicy
-    from strmsync.drivers.openlist import OpenListDriver
+    from strmsync.strm.drivers.clouddrive2 import CloudDrive2Driver
+    from strmsync.strm.drivers.gate import SourcePolicy
+    from strmsync.strm.drivers.openlist import OpenListDriver
 
     if source.get("secrets_error"):
         raise FatalError(f"source {source['name']}: its secrets {source['secrets_error']}")

@@ -11,7 +11,6 @@ from clouddrive2_client.proto import clouddrive_pb2 as pb
 from clouddrive2_client.proto import clouddrive_pb2_grpc as pb_grpc
 from google.protobuf import empty_pb2
 
-from strmsync.drivers.gate import SourceGate
 from strmsync.errors import (
     FatalError,
     ListingError,
@@ -19,6 +18,7 @@ from strmsync.errors import (
     RetryableError,
     ThrottledError,
 )
+from strmsync.strm.drivers.gate import SourceGate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import _fastscan
-from strmsync.drivers.base import Driver, Listing, ScanReport
-from strmsync.drivers.fallback import MountReader, is_mount_failure
 from strmsync.errors import ConfigError, FatalError, ListingError
+from strmsync.strm.drivers.base import Driver, Listing, ScanReport
+from strmsync.strm.drivers.fallback import MountReader, is_mount_failure
 
 log = logging.getLogger(__name__)
 

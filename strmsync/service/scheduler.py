@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import redis
 from rq.cron import CronJob
 
-from strmsync.queue import QUEUE_NAME, enqueue_run, reap_dead_runs
+from strmsync.service.queue import QUEUE_NAME, RUN_TASK, enqueue_run, reap_dead_runs
 from strmsync.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Scheduler:
         for job_id, job in self._jobs.items():
             known = self.crons.get(job_id)
             if known is None or known.cron != job["schedule"]:
-                self.crons[job_id] = CronJob(QUEUE_NAME, func_name="strmsync.tasks.execute_run",
+                self.crons[job_id] = CronJob(QUEUE_NAME, func_name=RUN_TASK,
                                              cron=job["schedule"], name=f"job-{job_id}")
 
 

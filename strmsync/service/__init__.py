@@ -1,0 +1,1 @@
+"""The shared service: queue, run slots, scheduler, workers, the job kinds table (DESIGN §7)."""

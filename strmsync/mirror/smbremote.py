@@ -221,7 +221,10 @@ class SmbRemote:
 
     def check(self) -> None:
         """Connect, log on and make sure the target folder exists."""
-        info = self._call("", smbclient.stat, self.target.unc())
+        try:
+            info = self._call("", smbclient.stat, self.target.unc())
+        except ChangedUnderneath:
+            raise NotFoundError(f"{self._where()}: no such folder") from None
         if not info.st_mode & 0o040000:
             raise NotFoundError(f"{self._where()}: not a folder")
 
@@ -240,8 +243,10 @@ class SmbRemote:
     def _list(self, rel_dir: str) -> list[tuple[str, bool, int, int]]:
         """Every entry of one folder, listed with QUERY_DIRECTORY and no stat per entry."""
         found: list[tuple[str, bool, int, int]] = []
-        with SMBDirectoryIO(self.target.unc(rel_dir), share_access="rwd", **self._kw()) as fd:
-            smb_open = fd.fd
+        folder = SMBDirectoryIO(self.target.unc(rel_dir), share_access="rwd", **self._kw())
+        folder.open()
+        with _closing(folder):
+            smb_open = folder.fd
             flags = QueryDirectoryFlags.SMB2_RESTART_SCANS
             while True:
                 query, _ = smb_open.query_directory(
@@ -322,17 +327,22 @@ class SmbRemote:
 
     def _send(self, local_path: str, temp: str, on_bytes, checkpoint) -> int:
         sent = 0
-        with open(local_path, "rb") as src, smbclient.open_file(
-            self.target.unc(temp), mode="wb", share_access="r", **self._kw()
-        ) as dst:
+        with open(local_path, "rb") as src, self._open(temp, "wb") as dst:
             while True:
                 _run(checkpoint)
                 chunk = src.read(CHUNK)
                 if not chunk:
                     return sent
-                dst.write(chunk)
+                _write_all(dst, chunk)
                 sent += len(chunk)
                 _run(on_bytes, len(chunk))
+
+    def _open(self, rel: str, mode: str) -> contextlib.AbstractContextManager:
+        # Unbuffered: a BufferedWriter whose flush fails on a dead connection raises again
+        # from its finalizer; the raw handle is closed (or forgotten) by _closing.
+        raw = smbclient.open_file(self.target.unc(rel), mode=mode, buffering=0,
+                                  share_access="r", **self._kw())
+        return _closing(raw)
 
     def _discard(self, temp: str) -> None:
         with contextlib.suppress(Exception):
@@ -359,13 +369,12 @@ class SmbRemote:
 
     def _receive(self, rel: str, temp: str, on_bytes, checkpoint) -> tuple[int, RemoteFile]:
         got = 0
-        with smbclient.open_file(self.target.unc(rel), mode="rb", share_access="r",
-                                 **self._kw()) as src, open(temp, "xb") as dst:
+        with self._open(rel, "rb") as src, open(temp, "xb") as dst:
             info = smbclient.stat(self.target.unc(rel), **self._kw())
             remote = RemoteFile(rel, info.st_size, info.st_mtime_ns)
             while True:
                 _run(checkpoint)
-                chunk = src.read(CHUNK)
+                chunk = _read_upto(src, CHUNK)
                 if not chunk:
                     return got, remote
                 dst.write(chunk)
@@ -394,14 +403,22 @@ class SmbRemote:
     def write_text(self, rel: str, text: str) -> None:
         """Write a small UTF-8 file (the marker)."""
         self._makedirs(posixpath.dirname(rel))
-        self._call(rel, _write_text, self.target.unc(rel), text)
+        try:
+            with self._open(rel, "wb") as out:
+                _write_all(out, text.encode())
+        except Exception as exc:
+            raise classify(exc, self._where(rel)) from None
 
     def read_text(self, rel: str) -> str | None:
         """A small UTF-8 file's text, or None if it is missing."""
         try:
-            return self._call(rel, _read_text, self.target.unc(rel))
-        except ChangedUnderneath:
-            return None
+            with self._open(rel, "rb") as src:
+                return src.readall().decode()
+        except Exception as exc:
+            error = classify(exc, self._where(rel))
+            if isinstance(error, ChangedUnderneath):
+                return None
+            raise error from None
 
     def remove_empty_dirs(self, rel_dirs: Iterable[str]) -> None:
         """Remove the folders that are empty, deepest first; others stay silently."""
@@ -440,11 +457,39 @@ def _unwrap(exc: BaseException, where: str, local: tuple[str, ...] = ()) -> Base
     return classify(exc, where)
 
 
-def _write_text(path: str, text: str, **kw) -> None:
-    with smbclient.open_file(path, mode="w", encoding="utf-8", **kw) as out:
-        out.write(text)
+@contextlib.contextmanager
+def _closing(raw) -> Iterator:
+    """Close an SMB handle; if the connection is gone, forget it instead of warning later."""
+    try:
+        yield raw
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _close(raw)
+        raise
+    _close(raw)
 
 
-def _read_text(path: str, **kw) -> str:
-    with smbclient.open_file(path, mode="r", encoding="utf-8", **kw) as src:
-        return src.read()
+def _close(raw) -> None:
+    try:
+        raw.close()
+    except Exception:
+        raw.fd._connected = False  # smbclient warns about "unclosed" handles of dead links
+        raise
+
+
+def _write_all(dst, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[dst.write(view):]
+
+
+def _read_upto(src, size: int) -> bytes:
+    # One SMB read returns at most the server's max read size; gather up to `size`.
+    parts, got = [], 0
+    while got < size:
+        part = src.read(size - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)

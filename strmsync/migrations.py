@@ -91,8 +91,20 @@ def _one_shot_records(db: sqlite_utils.Database) -> None:
                " one_shot = 0)")
 
 
+def _job_kinds(db: sqlite_utils.Database) -> None:
+    # Every job so far builds a STRM tree; mirror jobs (DESIGN.md §7, §8) come with their
+    # snapshot of the last successful sync, and runs keep the counts their kind declares.
+    db.execute("ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'strm'")
+    db.execute("ALTER TABLE jobs ADD COLUMN then_jobs TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE runs ADD COLUMN counts TEXT")
+    db["mirror_snapshot"].create({
+        "job_id": int, "path": str, "local_size": int, "local_mtime_ns": int,
+        "remote_size": int, "remote_mtime_ns": int,
+    }, pk=("job_id", "path"), foreign_keys=[("job_id", "jobs", "id")])
+
+
 MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers, _settings,
-              _seal_secrets, _dismissable_runs, _one_shot_records]
+              _seal_secrets, _dismissable_runs, _one_shot_records, _job_kinds]
 NEEDS_KEY = {_seal_secrets}
 
 

@@ -13,17 +13,19 @@ from strmsync.migrations import migrate
 from strmsync.secretbox import SecretBox, SecretUnreadable, private_dir, private_file
 
 SOURCE_COLUMNS = ("name", "kind", "config", "secrets", "qps", "concurrency", "one_shot")
-JOB_COLUMNS = ("name", "source_id", "source_root", "target_root", "options", "schedule",
-               "run_on_start", "watch", "enabled", "one_shot")
+JOB_COLUMNS = ("name", "kind", "source_id", "source_root", "target_root", "options", "schedule",
+               "run_on_start", "watch", "enabled", "one_shot", "then_jobs")
 # One-shot syncs (`strmsync sync`) keep a job and source record for their manifest, but
 # the service never shows or runs them.
 SERVICE_ONLY = " AND one_shot = 0"
 SERVER_COLUMNS = ("name", "kind", "url", "api_key", "path_map", "refresh_threshold")
-JSON_COLUMNS = ("config", "secrets", "options", "path_map")
+JSON_COLUMNS = ("config", "secrets", "options", "path_map", "then_jobs", "counts")
 # Sealed with the data directory's key (secretbox.py): a source's secrets, a server's key.
 SEALED_COLUMNS = ("secrets", "api_key")
 RUN_COUNTS = ("scanned", "created", "updated", "skipped", "deleted", "failed", "meta_copied")
 FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
+# A run under way: `paused` (a mirror run) keeps its target slot and its heartbeat.
+ACTIVE_STATUSES = ("running", "paused")
 LAST_RUN_KEY = "last_run_id"  # the highest run number handed out before deletions
 
 
@@ -75,11 +77,12 @@ class Store:
         return self.add_source(values)
 
     def ensure_job(self, name: str, source_id: int, source_root: str, target_root: str,
-                   options: dict, one_shot: bool = False) -> int:
+                   options: dict, one_shot: bool = False, kind: str = "strm") -> int:
         """The id of the job called `name`, created or updated with these settings."""
         row = self._one("SELECT id FROM jobs WHERE name = ?", [name])
-        values = {"name": name, "source_id": source_id, "source_root": source_root,
-                  "target_root": target_root, "options": options, "one_shot": int(one_shot)}
+        values = {"name": name, "kind": kind, "source_id": source_id,
+                  "source_root": source_root, "target_root": target_root, "options": options,
+                  "one_shot": int(one_shot)}
         if row:
             self.update_job(row["id"], values)
             return row["id"]
@@ -120,11 +123,13 @@ class Store:
         with its options decoded."""
         return self._decoded("jobs", key, one_shot)
 
-    def jobs(self, source_id: int | None = None) -> list[dict]:
-        """Every job of the service (or a source's jobs), by name."""
+    def jobs(self, source_id: int | None = None, kind: str | None = None) -> list[dict]:
+        """Every job of the service (or a source's jobs, or one kind's), by name."""
         sql, params = "SELECT * FROM jobs WHERE 1" + SERVICE_ONLY, []
         if source_id is not None:
             sql, params = sql + " AND source_id = ?", [source_id]
+        if kind is not None:
+            sql, params = sql + " AND kind = ?", params + [kind]
         return [self._decode("jobs", row)
                 for row in self.db.query(sql + " ORDER BY name", params)]
 
@@ -139,7 +144,7 @@ class Store:
             runs = "SELECT id FROM runs WHERE job_id = ?"
             for table in ("run_log", "run_changes"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({runs})", [job_id])
-            for table in ("runs", "manifest", "events", "job_media_servers"):
+            for table in ("runs", "manifest", "events", "job_media_servers", "mirror_snapshot"):
                 self.db.execute(f"DELETE FROM {table} WHERE job_id = ?", [job_id])
             self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
 
@@ -308,7 +313,8 @@ class Store:
         now = time.time()
         cur = self._write("UPDATE runs SET status = 'failed', error = ?, finished_at = ?,"
                           " duration_s = round(? - coalesce(started_at, ?), 3)"
-                          " WHERE id = ? AND status = 'running'", [error, now, now, now, run_id])
+                          " WHERE id = ? AND status IN ('running', 'paused')",
+                          [error, now, now, now, run_id])
         return cur.rowcount == 1
 
     def set_rq_job(self, run_id: int, rq_job_id: str) -> None:
@@ -333,9 +339,11 @@ class Store:
             params.append(status)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         total = self.db.execute(f"SELECT count(*) FROM runs{clause}", params).fetchone()[0]
-        rows = self.db.query(f"SELECT * FROM runs{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-                             params + [limit, offset])
-        return list(rows), total
+        rows = list(self.db.query(f"SELECT * FROM runs{clause} ORDER BY id DESC LIMIT ?"
+                                  " OFFSET ?", params + [limit, offset]))
+        for row in rows:
+            row["counts"] = json.loads(row.get("counts") or "null")
+        return rows, total
 
     def start_run(self, run_id: int, pid: int, host: str) -> bool:
         """Mark a run as running in this process; False if it was cancelled meanwhile."""
@@ -345,20 +353,31 @@ class Store:
         return cur.rowcount == 1
 
     def finish_run(self, run_id: int, status: str, counts: dict, error: str | None) -> None:
-        """Store a run's final status, counts, timings and error."""
+        """Store a run's final status, counts (those its kind declares), timings and error."""
         assert status in FINAL_STATUSES, status
         row = self.run(run_id) or {}
         now = time.time()
         started = row.get("started_at") or now
         sets = ", ".join(f"{name}=?" for name in RUN_COUNTS)
         self._write(
-            f"UPDATE runs SET status=?, error=?, finished_at=?, duration_s=?, {sets} WHERE id=?",
-            [status, error, now, round(now - started, 3)]
+            f"UPDATE runs SET status=?, error=?, finished_at=?, duration_s=?, counts=?, {sets}"
+            " WHERE id=?",
+            [status, error, now, round(now - started, 3),
+             json.dumps({name: int(value or 0) for name, value in counts.items()})]
             + [int(counts.get(name) or 0) for name in RUN_COUNTS] + [run_id])
 
+    def set_paused(self, run_id: int, paused: bool) -> bool:
+        """Mark a run under way `paused` or `running` again; False if it is neither now."""
+        cur = self._write("UPDATE runs SET status = ? WHERE id = ? AND status IN"
+                          " ('running', 'paused')", ["paused" if paused else "running", run_id])
+        return cur.rowcount == 1
+
     def run(self, run_id: int) -> dict | None:
-        """One run row."""
-        return self._one("SELECT * FROM runs WHERE id = ?", [run_id])
+        """One run row, with the counts its kind declares decoded."""
+        row = self._one("SELECT * FROM runs WHERE id = ?", [run_id])
+        if row is not None:
+            row["counts"] = json.loads(row.get("counts") or "null")
+        return row
 
     def latest_finished_runs(self) -> list[dict]:
         """Each job's newest finished real (not dry) run."""

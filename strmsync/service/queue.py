@@ -15,7 +15,7 @@ from strmsync.config import Settings
 from strmsync.secretbox import private_dir
 from strmsync.service import runslots
 from strmsync.service.lifeline import watch_embedded_redis
-from strmsync.store import DuplicateRun, Store
+from strmsync.store import ACTIVE_STATUSES, DuplicateRun, Store
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def cancel_run(store: Store, conn: redis.Redis, run_id: int) -> str | None:
         _cancel_rq_job(conn, run["rq_job_id"])
         return "cancelled"
     run = store.run(run_id)
-    if run is not None and run["status"] == "running":
+    if run is not None and run["status"] in ACTIVE_STATUSES:
         runslots.request_cancel(conn, run_id)
         return "cancelling"
     return None
@@ -138,9 +138,18 @@ def _cancel_rq_job(conn: redis.Redis, rq_job_id: str | None) -> None:
         Job.fetch(rq_job_id, connection=conn, serializer=JSONSerializer).cancel()
 
 
+def pause_run(store: Store, conn: redis.Redis, run_id: int, paused: bool) -> str | None:
+    """Pause a run under way at its next safe point (it keeps its slot), or resume it; the
+    new status, or None when the run is not under way."""
+    if not store.set_paused(run_id, paused):
+        return None
+    runslots.request_pause(conn, run_id, paused)
+    return "paused" if paused else "running"
+
+
 def live_progress(conn: redis.Redis, run: dict) -> dict | None:
     """The progress a running run last reported through its queue entry's meta."""
-    if run["status"] != "running" or not run.get("rq_job_id"):
+    if run["status"] not in ACTIVE_STATUSES or not run.get("rq_job_id"):
         return None
     try:
         job = Job.fetch(run["rq_job_id"], connection=conn, serializer=JSONSerializer)
@@ -180,7 +189,8 @@ def _job_alive(conn: redis.Redis, rq_job_id: str) -> bool:
 def reap_dead_runs(store: Store, conn: redis.Redis) -> int:
     """Mark `failed` every queue-driven run still `running` whose worker stopped beating."""
     count = 0
-    rows, _ = store.runs(status="running", limit=100_000)
+    rows = [row for status in ACTIVE_STATUSES
+            for row in store.runs(status=status, limit=100_000)[0]]
     for run in rows:
         if not run["rq_job_id"] or runslots.is_alive(conn, run["id"]):
             continue

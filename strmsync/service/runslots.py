@@ -22,42 +22,50 @@ def _cancel_key(run_id: int) -> str:
     return f"strmsync:run:{run_id}:cancel"
 
 
+def _pause_key(run_id: int) -> str:
+    return f"strmsync:run:{run_id}:pause"
+
+
 def overlaps(a: str, b: str) -> bool:
     """True when one target root is, or lies inside, the other."""
     a, b = a.rstrip("/") or "/", b.rstrip("/") or "/"
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
-def acquire(conn: redis.Redis, run_id: int, target_root: str, exclusive: bool) -> int | None:
-    """Claim the target for a run; None when granted, else the id of a run holding it.
+def acquire(conn: redis.Redis, run_id: int, roots: str | list[str],
+            exclusive: bool) -> int | None:
+    """Claim the run's target roots; None when granted, else the id of a run holding one.
 
-    `exclusive` (one run at a time, globally) makes every other run a conflict.
+    A mirror run holds two roots (its local folder and its share folder); a run whose roots
+    overlap any of another live run's waits. `exclusive` (one run at a time, globally) makes
+    every other run a conflict.
     """
+    roots = [roots] if isinstance(roots, str) else list(roots)
     with conn.pipeline() as pipe:
         while True:
             try:
                 pipe.watch(SLOTS)
-                holders = {int(k): v.decode() for k, v in pipe.hgetall(SLOTS).items()}
-                blocker = _blocker(conn, holders, run_id, target_root, exclusive)
+                holders = {int(k): v.decode().split("\n") for k, v in pipe.hgetall(SLOTS).items()}
+                blocker = _blocker(conn, holders, run_id, roots, exclusive)
                 if blocker is not None:
                     pipe.unwatch()
                     return blocker
                 pipe.multi()
-                pipe.hset(SLOTS, str(run_id), target_root)
+                pipe.hset(SLOTS, str(run_id), "\n".join(roots))
                 pipe.execute()
                 return None
             except redis.WatchError:
                 continue
 
 
-def _blocker(conn, holders: dict, run_id: int, root: str, exclusive: bool) -> int | None:
-    for other, other_root in holders.items():
+def _blocker(conn, holders: dict, run_id: int, roots: list[str], exclusive: bool) -> int | None:
+    for other, other_roots in holders.items():
         if other == run_id:
             continue
         if not is_alive(conn, other):
             conn.hdel(SLOTS, str(other))  # its worker died; the reaper records the run
             continue
-        if exclusive or overlaps(root, other_root):
+        if exclusive or any(overlaps(a, b) for a in roots for b in other_roots):
             return other
     return None
 
@@ -65,7 +73,7 @@ def _blocker(conn, holders: dict, run_id: int, root: str, exclusive: bool) -> in
 def release(conn: redis.Redis, run_id: int) -> None:
     """Give the target back and forget the run's live keys."""
     conn.hdel(SLOTS, str(run_id))
-    conn.delete(_alive_key(run_id), _cancel_key(run_id))
+    conn.delete(_alive_key(run_id), _cancel_key(run_id), _pause_key(run_id))
 
 
 def is_alive(conn: redis.Redis, run_id: int) -> bool:
@@ -78,12 +86,22 @@ def request_cancel(conn: redis.Redis, run_id: int) -> None:
     conn.set(_cancel_key(run_id), 1, ex=24 * 3600)
 
 
+def request_pause(conn: redis.Redis, run_id: int, paused: bool) -> None:
+    """Ask a running run to wait at its next safe point (`paused`), or to go on."""
+    if paused:
+        conn.set(_pause_key(run_id), 1, ex=7 * 24 * 3600)
+    else:
+        conn.delete(_pause_key(run_id))
+
+
 class Heartbeat:
-    """While a run executes: keep its alive key fresh and turn a cancel request into an Event."""
+    """While a run executes: keep its alive key fresh and turn cancel and pause requests into
+    Events (`paused` is set while the run should wait)."""
 
     def __init__(self, conn: redis.Redis, run_id: int):
         self.conn, self.run_id = conn, run_id
         self.cancel = threading.Event()
+        self.paused = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}",
                                         daemon=True)
@@ -104,6 +122,10 @@ class Heartbeat:
             try:
                 if self.conn.exists(_cancel_key(self.run_id)):
                     self.cancel.set()
+                if self.conn.exists(_pause_key(self.run_id)):
+                    self.paused.set()
+                else:
+                    self.paused.clear()
                 beats += 1
                 if beats * POLL_EVERY >= self.ttl / 4:
                     self.conn.set(_alive_key(self.run_id), 1, ex=self.ttl)

@@ -7,9 +7,12 @@ import os
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from strmsync.service import runslots, servicelog, tasks  # noqa: F401 - imported once, before forks
+# Imported once, before the work horses fork: each run then starts without paying for them.
+from strmsync.mirror import kind as _mirror_kind  # noqa: F401
+from strmsync.service import runslots, servicelog, tasks  # noqa: F401
 from strmsync.service.lifeline import die_with_parent, die_with_parent_from_env
 from strmsync.service.queue import connect, run_queue
+from strmsync.strm import kind as _strm_kind  # noqa: F401
 
 log = logging.getLogger(__name__)
 

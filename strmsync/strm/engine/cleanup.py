@@ -3,9 +3,9 @@
 import os
 import time
 
+from strmsync.service.runlog import RunLog
 from strmsync.strm.drivers.base import Driver
 from strmsync.strm.engine.plan import CleanupPlan
-from strmsync.strm.engine.runlog import RunLog
 from strmsync.strm.engine.writer import TargetWriter
 
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from strmsync.config import SyncOptions
 from strmsync.errors import ConfigError, FatalError
 from strmsync.rootpaths import check_run_roots
+from strmsync.service.joblock import job_lock
+from strmsync.service.runlog import RunLog
 from strmsync.store import Store
 from strmsync.strm.drivers.base import Driver, ScanReport
 from strmsync.strm.engine.batch import BatchOutcome, process_batch
 from strmsync.strm.engine.cleanup import apply_cleanup, confirm_gone
 from strmsync.strm.engine.events import EventsPass
-from strmsync.strm.engine.lock import job_lock
 from strmsync.strm.engine.plan import map_names, plan_cleanup
 from strmsync.strm.engine.progress import COUNTS, Progress
-from strmsync.strm.engine.runlog import RunLog
 from strmsync.strm.engine.writer import TargetWriter
 
 log = logging.getLogger(__name__)

@@ -35,6 +35,8 @@ from strmsync.validation import (
 
 JOB_FIELDS = ("name", "source", "source_root", "target_root", "options", "schedule",
               "run_on_start", "watch", "enabled", "media_servers")
+KINDS = ("strm", "mirror")
+MAX_THEN = 20
 FLAGS = {"run_on_start": False, "watch": False, "enabled": True}
 
 
@@ -83,12 +85,56 @@ class OptionsBody(Body):
     settle_delay: Annotated[float, Field(ge=0, le=3600)] | None = None
 
 
+class MirrorOptionsBody(Body):
+    """A mirror job's options as sent (mirror/options.py says what each means)."""
+
+    unknown_field = "unknown option"
+
+    mode: Literal["mirror", "upload", "download"] | None = None
+    conflict: Literal["keep-both", "newer", "local", "remote"] | None = None
+    max_delete: Annotated[float, Field(ge=0, le=1)] | Annotated[str, Field(max_length=16)] \
+        | None = None
+    concurrency: Annotated[int, Field(ge=1, le=32)] | None = None
+    trash_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    attempts: Annotated[int, Field(ge=1, le=10)] | None = None
+
+
+class CommonJobBody(Body):
+    """What every kind of job takes."""
+
+    unknown_field = "not a job field"
+
+    name: Name | None = None
+    kind: Literal[KINDS] | None = None
+    source: int | Name | None = None
+    schedule: Annotated[str, Field(max_length=256)] | None = None
+    run_on_start: bool | None = None
+    enabled: bool | None = None
+    then: Annotated[list[int | Name], Field(max_length=MAX_THEN)] | None = None
+    # Shown in answers; ignored when a client sends a job back.
+    id: int | None = None
+    source_id: int | None = None
+    next_runs: list[Annotated[str, Field(max_length=64)]] | None = None
+
+
+class MirrorJobBody(CommonJobBody):
+    """A mirror job: a local folder kept in step with a folder on an SMB source's share."""
+
+    unknown_field = "not a field of a mirror job"
+
+    local_root: PathText | None = None
+    remote_path: PathText | None = None
+    options: MirrorOptionsBody | None = None
+
+
 class JobBody(Body):
     """A job as the API, the panel and the CLI send it."""
 
     unknown_field = "not a job field"
 
     name: Name | None = None
+    kind: Literal[KINDS] | None = None
+    then: Annotated[list[int | Name], Field(max_length=MAX_THEN)] | None = None
     source: int | Name | None = None
     source_root: PathText | None = None
     target_root: PathText | None = None
@@ -111,8 +157,24 @@ class RunRequest(Body):
     dry_run: bool = False
 
 
+def job_kind(data, existing: dict | None = None) -> str:
+    """The kind a job body is for: the stored job's (it cannot change), else the sent one."""
+    sent = data.get("kind") if isinstance(data, dict) else None
+    if existing is not None:
+        if sent not in (None, existing.get("kind", "strm")):
+            raise InvalidBody({"kind": "cannot change; create a new job instead"})
+        return existing.get("kind", "strm")
+    if sent is None:
+        return "strm"
+    if sent not in KINDS:
+        raise InvalidBody({"kind": f"must be one of {', '.join(KINDS)}"})
+    return sent
+
+
 def validate_job(data, store, existing: dict | None = None) -> dict:
     """The columns of a job record from API/CLI input, merged over `existing`."""
+    if job_kind(data, existing) == "mirror":
+        return _validate_mirror_job(data, store, existing)
     given, errors = typed_fields(JobBody, data)
     base = existing or {}
     if existing is None:
@@ -121,6 +183,8 @@ def validate_job(data, store, existing: dict | None = None) -> dict:
     source = store.source(source_key) if source_key not in (None, "") else None
     if source is None and "source" not in errors:
         errors["source"] = f"no such source: {source_key!r}"
+    elif source is not None and source["kind"] == "smb":
+        errors["source"] = "an smb source is for mirror jobs (kind: mirror)"
     options = collect(errors, "options", _options, base.get("options", {}),
                       given.get("options") or {})
     values = {
@@ -133,12 +197,73 @@ def validate_job(data, store, existing: dict | None = None) -> dict:
                             given.get("schedule", base.get("schedule"))),
         **{flag: int(given.get(flag, base.get(flag, default)))
            for flag, default in FLAGS.items()},
+        "kind": "strm",
+        "then_jobs": collect(errors, "then", _then, given, base, store),
     }
     if values["target_root"] and not {"target_root", "source_root"} & set(errors):
         collect(errors, "target_root", check_target, values["target_root"],
                 store.path.parent, _local_root(values["source_root"], source))
     raise_errors(errors)
     return values
+
+
+def _validate_mirror_job(data, store, existing: dict | None) -> dict:
+    from strmsync.mirror.kind import check_source, mirror_values
+
+    given, errors = typed_fields(MirrorJobBody, data)
+    base = existing or {}
+    if existing is None:
+        require(given, ("name", "source", "local_root"), errors)
+    source_key = given.get("source", base.get("source_id"))
+    source = store.source(source_key) if source_key not in (None, "") else None
+    if source is None and "source" not in errors:
+        errors["source"] = f"no such source: {source_key!r}"
+    collect(errors, "source", check_source, source)
+    values = {
+        "name": _field(errors, "name", validate_name, given, base),
+        "kind": "mirror",
+        "source_id": source["id"] if source else None,
+        **mirror_values(given, base, errors, store),
+        "schedule": collect(errors, "schedule", validate_schedule,
+                            given.get("schedule", base.get("schedule"))),
+        "run_on_start": int(given.get("run_on_start", base.get("run_on_start", False))),
+        "watch": 0,
+        "enabled": int(given.get("enabled", base.get("enabled", True))),
+        "then_jobs": collect(errors, "then", _then, given, base, store),
+    }
+    raise_errors(errors)
+    return values
+
+
+def _then(given: dict, base: dict, store) -> list[int]:
+    """The ids of the jobs to queue after this one succeeds; a cycle is refused."""
+    if "then" not in given:
+        return list(base.get("then_jobs") or [])
+    ids = []
+    for key in given["then"] or []:
+        job = store.job(key)
+        if job is None:
+            raise ConfigError(f"then: no such job: {key!r}")
+        if job["id"] not in ids:
+            ids.append(job["id"])
+    own = base.get("id")
+    if own is not None and _reaches(store, ids, own):
+        raise ConfigError("then: that would make a loop (a job that leads back to this one)")
+    return ids
+
+
+def _reaches(store, start: list[int], goal: int) -> bool:
+    seen, todo = set(), list(start)
+    while todo:
+        job_id = todo.pop()
+        if job_id == goal:
+            return True
+        if job_id in seen:
+            continue
+        seen.add(job_id)
+        job = store.job(job_id)
+        todo.extend((job or {}).get("then_jobs") or [])
+    return False
 
 
 def _field(errors: dict, name: str, check, given: dict, base: dict, *extra):
@@ -176,8 +301,12 @@ def _local_root(source_root: str | None, source: dict | None) -> str | None:
 
 def job_warnings(values: dict, source: dict, others: list[dict]) -> list[str]:
     """What is accepted but worth telling: a local source root that is not there now, a
-    target that lies in (or holds) another STRM job's target."""
+    target that lies in (or holds) another STRM job's target. (A mirror job's local folder
+    is meant to hold a STRM job's target: that is what it pushes to the share.)"""
     warnings = []
+    if values.get("kind", "strm") != "strm":
+        return warnings
+    others = [other for other in others if other.get("kind", "strm") == "strm"]
     if source["kind"] == "local" and not os.path.isdir(values["source_root"]):
         warnings.append(f"source_root: {values['source_root']} does not exist now (a mount"
                         " may be down); its runs fail without touching the target until"
@@ -190,9 +319,22 @@ def job_warnings(values: dict, source: dict, others: list[dict]) -> list[str]:
     return warnings
 
 
-def public_job(row: dict, source: dict | None = None, servers: list | None = None) -> dict:
-    """A job as the API shows it, with its next scheduled run times and media servers."""
-    return {"id": row["id"], "name": row["name"], "source_id": row["source_id"],
+def public_job(row: dict, source: dict | None = None, servers: list | None = None,
+               names: dict | None = None) -> dict:
+    """A job as the API shows it, with its next scheduled run times and media servers
+    (`names`: job id → name, for its `then` list)."""
+    then = [(names or {}).get(job_id, job_id) for job_id in row.get("then_jobs") or []]
+    if row.get("kind") == "mirror":
+        from strmsync.mirror.kind import public_fields
+
+        return {"id": row["id"], "name": row["name"], "kind": "mirror",
+                "source_id": row["source_id"], "source": source["name"] if source else None,
+                **public_fields(row), "options": row["options"],
+                "schedule": row["schedule"] or "", "next_runs": next_runs(row["schedule"] or ""),
+                "run_on_start": bool(row["run_on_start"]), "enabled": bool(row["enabled"]),
+                "then": then}
+    return {"id": row["id"], "name": row["name"], "kind": "strm", "then": then,
+            "source_id": row["source_id"],
             "source": source["name"] if source else None, "source_root": row["source_root"],
             "target_root": row["target_root"], "options": row["options"],
             "schedule": row["schedule"] or "", "next_runs": next_runs(row["schedule"] or ""),

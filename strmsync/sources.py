@@ -26,7 +26,7 @@ from strmsync.validation import (
     typed_fields,
 )
 
-KINDS = ("local", "openlist", "clouddrive2")
+KINDS = ("local", "openlist", "clouddrive2", "smb")
 Seconds = Annotated[float, Field(ge=0, le=600)]
 PathPairs = LongText | Annotated[list[list[PathText]], Field(max_length=1000)] \
     | Annotated[dict[PathText, PathText], Field(max_length=1000)]
@@ -92,10 +92,26 @@ class CloudDrive2SourceBody(RemoteSourceBody):
     tls: bool | None = None
 
 
+class SmbSourceBody(SourceBody):
+    """A folder on an SMB share: where a mirror job keeps a local folder in step."""
+
+    unknown_field = "not a field of a smb source"
+
+    host: Annotated[str, Field(max_length=253)] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    share: Annotated[str, Field(max_length=80)] | None = None
+    path: PathText | None = None
+    username: Annotated[str, Field(max_length=256)] | None = None
+    password: SecretText | None = None
+    domain: Annotated[str, Field(max_length=256)] | None = None
+    encrypt: bool | None = None
+    timeout: Annotated[float, Field(ge=1, le=600)] | None = None
+
+
 BODIES = {"local": LocalSourceBody, "openlist": OpenListSourceBody,
-          "clouddrive2": CloudDrive2SourceBody}
+          "clouddrive2": CloudDrive2SourceBody, "smb": SmbSourceBody}
 SECRET_FIELDS = {"local": (), "openlist": ("token", "password", FOLDER_PASSWORDS),
-                 "clouddrive2": ("token", "password")}
+                 "clouddrive2": ("token", "password"), "smb": ("password",)}
 SHOWN_ONLY = ("id", "secrets_set", "folder_passwords_set", "secrets_error")
 COMMON_FIELDS = ("name", "kind", "qps", "concurrency")
 TUNING_FIELDS = ("timeout", "relist_pause", "throttle_pause", "max_pause", "attempts",
@@ -105,7 +121,10 @@ CONFIG_FIELDS = {
     "local": ("root", "fallback_source", "fallback_root", "event_map"),
     "openlist": ("url", "username", *TUNING_FIELDS, "event_map"),
     "clouddrive2": ("address", "username", "download_base", "tls", *TUNING_FIELDS, "event_map"),
+    "smb": ("host", "port", "share", "path", "username", "domain", "encrypt", "timeout"),
 }
+HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+SHARE_RE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f]{1,80}$")
 NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
 
 
@@ -142,8 +161,9 @@ def validate_source(data, existing: dict | None = None) -> dict:
                 base.get("secrets", {}), given.get(FOLDER_PASSWORDS))
     unreadable = bool(base.get("secrets_error")) and not new_secrets
     collect(errors, "config", _check_config, kind, config, secrets, unreadable)
-    config["event_map"] = collect(errors, "event_map", parse_event_map,
-                                  config.get("event_map"))
+    if kind != "smb":  # a share is mirrored, never watched through webhooks
+        config["event_map"] = collect(errors, "event_map", parse_event_map,
+                                      config.get("event_map"))
     name = given.get("name", base.get("name"))
     values = {
         "name": collect(errors, "name", validate_name, name) if name is not None else None,
@@ -185,6 +205,10 @@ def _check_config(kind: str, config: dict, secrets: dict, unreadable: bool) -> N
         collect(errors, "fallback_source", _check_fallback, config)
         raise_errors(errors)
         return
+    if kind == "smb":
+        _check_smb(config, errors)
+        raise_errors(errors)
+        return
     if kind == "openlist":
         if not str(config.get("url", "")).startswith(("http://", "https://")):
             errors["url"] = "must start with http:// or https://"
@@ -193,6 +217,20 @@ def _check_config(kind: str, config: dict, secrets: dict, unreadable: bool) -> N
     if not unreadable:
         collect(errors, "token", _check_credentials, config, secrets)
     raise_errors(errors)
+
+
+def _check_smb(config: dict, errors: dict) -> None:
+    if not HOST_RE.match(str(config.get("host") or "")):
+        errors["host"] = "a host name or IP address is required, e.g. nas.local"
+    if not SHARE_RE.match(str(config.get("share") or "")):
+        errors["share"] = "the share's name is required (no slashes), e.g. media"
+    path = str(config.get("path") or "").strip("/")
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if ".." in parts or "\x00" in path or "\\" in path:
+        errors["path"] = "a folder inside the share, like Media/strm (no '..' or backslash)"
+    config["path"] = "/".join(parts)
+    config["port"] = config.get("port") or 445
+    config["encrypt"] = bool(config.get("encrypt"))
 
 
 def _check_fallback(config: dict) -> None:

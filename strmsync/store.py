@@ -147,6 +147,11 @@ class Store:
             for table in ("runs", "manifest", "events", "job_media_servers", "mirror_snapshot"):
                 self.db.execute(f"DELETE FROM {table} WHERE job_id = ?", [job_id])
             self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
+            for row in self.db.execute("SELECT id, then_jobs FROM jobs").fetchall():
+                then = json.loads(row[1] or "[]")
+                if job_id in then:  # no follower points at a job that is gone
+                    self.db.execute("UPDATE jobs SET then_jobs = ? WHERE id = ?",
+                                    [json.dumps([j for j in then if j != job_id]), row[0]])
 
     # events --------------------------------------------------------------------------------
 

@@ -17,9 +17,10 @@ from strmsync import __version__
 EXIT_USAGE = 2
 COMMANDS = {
     "sync": ("strmsync.cli.sync", "sync SOURCE into TARGET once"),
+    "mirror": ("strmsync.cli.mirror", "keep LOCAL and a folder on an SMB share in step, once"),
     "serve": ("strmsync.cli.serve", "run the web server, workers and scheduler"),
     "worker": ("strmsync.cli.serve", "run one RQ worker (for more machines)"),
-    "source": ("strmsync.cli.source", "manage sources (local, openlist, clouddrive2)"),
+    "source": ("strmsync.cli.source", "manage sources (local, openlist, clouddrive2, smb)"),
     "job": ("strmsync.cli.job", "manage jobs and run them through the queue"),
     "mediaserver": ("strmsync.cli.mediaserver", "manage Emby/Jellyfin servers to notify"),
 }

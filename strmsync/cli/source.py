@@ -6,9 +6,9 @@ import os
 
 from strmsync.cli.output import print_table, run_action
 from strmsync.errors import ConfigError
+from strmsync.service.kinds import test_source
 from strmsync.sources import public_source, validate_source
 from strmsync.store import Store
-from strmsync.strm.drivers import test_source
 
 SECRET_ENV = {"token": "STRMSYNC_SOURCE_TOKEN", "password": "STRMSYNC_SOURCE_PASSWORD",
               "folder_passwords": "STRMSYNC_SOURCE_FOLDER_PASSWORDS"}

@@ -39,3 +39,10 @@ def kind_of(job: dict) -> ModuleType:
 def kind_module(name: str) -> ModuleType:
     """The module of the kind called `name`; KeyError for an unknown kind."""
     return importlib.import_module(KINDS[name])
+
+
+def test_source(source: dict, sources=None) -> dict:
+    """Check a source's connection through the package that uses it (an SMB share is the
+    mirror kind's; every other source the STRM kind's)."""
+    module = kind_module("mirror" if source["kind"] == "smb" else "strm")
+    return module.test_source(source, sources)

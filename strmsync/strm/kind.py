@@ -10,7 +10,10 @@ from strmsync.service.kinds import RunContext
 from strmsync.service.queue import enqueue_run
 from strmsync.service.runlog import RunLog
 from strmsync.store import RUN_COUNTS, Store
-from strmsync.strm.drivers import open_driver
+from strmsync.strm.drivers import (
+    open_driver,
+    test_source,  # noqa: F401 - the kinds table asks for it
+)
 from strmsync.strm.drivers.sharedlimits import shared_limits
 from strmsync.strm.engine import JobSpec, Progress, Run
 from strmsync.strm.notifications import notify_after_run

@@ -2,8 +2,9 @@
 
 from strmsync.jobs import RunRequest, job_warnings, public_job, validate_job
 from strmsync.servers import resolve_servers
+from strmsync.service.kinds import kind_of
 from strmsync.service.queue import enqueue_run
-from strmsync.validation import validated
+from strmsync.validation import InvalidBody, validated
 from strmsync.web.api import api, json_body
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.errors import ApiError
@@ -19,7 +20,8 @@ def job_or_404(key) -> dict:
 
 def _show(job: dict) -> dict:
     store = get_store()
-    return public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]))
+    names = {other["id"]: other["name"] for other in store.jobs()}
+    return public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]), names)
 
 
 def _save(data: dict, existing: dict | None = None) -> dict:
@@ -81,7 +83,10 @@ def run_job(key: str):
     job = job_or_404(key)
     job_id = job["id"]
     asked = validated(RunRequest, json_body(optional=True))
-    mode = asked.mode or job["options"].get("strategy", "full")
+    if job["kind"] == "mirror" and asked.mode not in (None, "full"):
+        raise InvalidBody({"mode": "a mirror run always lists both sides (its direction"
+                                   " is the job's mode option)"})
+    mode = asked.mode or kind_of(job).default_mode(job)
     dry_run = asked.dry_run
     run_id, queued = enqueue_run(get_store(), get_redis(), job_id, mode, "manual", dry_run)
     if not queued:

@@ -5,13 +5,13 @@ import itertools
 from flask import Response, request
 
 from strmsync.errors import ConfigError
-from strmsync.service.queue import cancel_run, live_progress
+from strmsync.service.queue import cancel_run, live_progress, pause_run
 from strmsync.store import Store
 from strmsync.web.api import api
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.errors import ApiError
 
-STATUSES = ("queued", "running", "succeeded", "partial", "failed", "cancelled")
+STATUSES = ("queued", "running", "paused", "succeeded", "partial", "failed", "cancelled")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 CHANGES_PAGE = 5000
 
@@ -35,9 +35,11 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def public_run(run: dict) -> dict:
-    """A run as the API shows it."""
+    """A run as the API shows it: `counts` holds what its job's kind counts."""
     out = {key: value for key, value in run.items() if key not in ("pid", "rq_job_id")}
     out["dry_run"] = bool(run["dry_run"])
+    job = get_store().job(run["job_id"], one_shot=True)
+    out["kind"] = (job or {}).get("kind", "strm")
     return out
 
 
@@ -121,6 +123,29 @@ def cancel(run_id: int):
     if outcome is None:
         status = get_store().run(run_id)["status"]
         raise ApiError(409, f"run {run_id} has already ended: {status}", run_status=status)
+    return {"run_id": run_id, "status": outcome}, 202
+
+
+@api.post("/runs/<int:run_id>/pause")
+def pause(run_id: int):
+    """Pause a mirror run between files (it keeps its slot); resume goes on from there."""
+    return _pause(run_id, True)
+
+
+@api.post("/runs/<int:run_id>/resume")
+def resume(run_id: int):
+    """Let a paused mirror run go on."""
+    return _pause(run_id, False)
+
+
+def _pause(run_id: int, paused: bool):
+    run = _run_or_404(run_id)
+    if public_run(run)["kind"] != "mirror":
+        raise ApiError(409, "only mirror runs can pause; cancel stops a sync")
+    outcome = pause_run(get_store(), get_redis(), run_id, paused)
+    if outcome is None:
+        status = get_store().run(run_id)["status"]
+        raise ApiError(409, f"run {run_id} is not under way: {status}", run_status=status)
     return {"run_id": run_id, "status": outcome}, 202
 
 

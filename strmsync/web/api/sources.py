@@ -1,7 +1,7 @@
 """`/api/v1/sources`: create, list, edit, delete and test sources."""
 
+from strmsync.service.kinds import test_source
 from strmsync.sources import public_source, source_warnings, validate_source
-from strmsync.strm.drivers import test_source
 from strmsync.web.api import api, json_body
 from strmsync.web.context import get_store
 from strmsync.web.errors import ApiError

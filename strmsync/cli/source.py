@@ -16,15 +16,21 @@ SECRET_ENV = {"token": "STRMSYNC_SOURCE_TOKEN", "password": "STRMSYNC_SOURCE_PAS
 
 def register(commands) -> None:
     """Add the `source` sub-command group."""
-    p = commands.add_parser("source", help="manage sources (local, openlist, clouddrive2)")
+    p = commands.add_parser("source", help="manage sources (local, openlist, clouddrive2, smb)")
     p.add_argument("--data", help="data directory")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = sub.add_parser("add", help="add a source")
     add.add_argument("name")
-    add.add_argument("--kind", required=True, choices=("local", "openlist", "clouddrive2"))
+    add.add_argument("--kind", required=True, choices=("local", "openlist", "clouddrive2", "smb"))
     add.add_argument("--root", help="local: the mounted directory")
     add.add_argument("--url", help="openlist: site URL, e.g. http://nas:5244")
     add.add_argument("--address", help="clouddrive2: host:port, e.g. nas:19798")
+    add.add_argument("--host", help="smb: the server, e.g. nas.local")
+    add.add_argument("--port", type=int, help="smb: the server's port (default 445)")
+    add.add_argument("--share", help="smb: the share's name, e.g. media")
+    add.add_argument("--path", help="smb: a folder inside the share (default: the share)")
+    add.add_argument("--domain", help="smb: the user's domain or workgroup")
+    add.add_argument("--encrypt", action="store_true", help="smb: SMB3 encryption (default off)")
     add.add_argument("--username")
     add.add_argument("--token", help=f"API token (or ${SECRET_ENV['token']})")
     add.add_argument("--password", help=f"password (or ${SECRET_ENV['password']})")
@@ -55,6 +61,8 @@ def _add(store: Store, args, settings=None) -> int:
     data = {k: v for k, v in {
         "name": args.name, "kind": args.kind, "root": args.root, "url": args.url,
         "address": args.address, "username": args.username, "qps": args.qps,
+        "host": args.host, "port": args.port, "share": args.share, "path": args.path,
+        "domain": args.domain, "encrypt": args.encrypt or None,
         "fallback_source": args.fallback_source, "fallback_root": args.fallback_root,
         "event_map": args.event_map,
         "concurrency": args.concurrency,
@@ -77,7 +85,8 @@ def _list(store: Store, args, settings=None) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print_table(["id", "name", "kind", "where", "secrets"], [
-        [r["id"], r["name"], r["kind"], r.get("root") or r.get("url") or r.get("address"),
+        [r["id"], r["name"], r["kind"], r.get("root") or r.get("url") or r.get("address")
+         or f"smb://{r.get('host')}:{r.get('port')}/{r.get('share')}/{r.get('path') or ''}",
          "enter the secret again" if r.get("secrets_error") else
          ",".join(r["secrets_set"]) or "-"] for r in rows])
     return 0

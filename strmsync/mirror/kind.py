@@ -67,7 +67,7 @@ def test_source(source: dict, sources=None) -> dict:
         with SmbRemote(target) as remote:
             remote.check()
     except StrmsyncError as exc:
-        raise FatalError(f"cannot use {target.label()}: {exc}") from None
+        raise FatalError(str(exc)) from None
     return {"share": target.label(), "connected": True}
 
 

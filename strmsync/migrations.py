@@ -103,19 +103,46 @@ def _job_kinds(db: sqlite_utils.Database) -> None:
     }, pk=("job_id", "path"), foreign_keys=[("job_id", "jobs", "id")])
 
 
+def _trakt_jobs(db: sqlite_utils.Database) -> None:
+    # A trakt job has no source (its Trakt app and tokens are its own, sealed in `secrets`);
+    # its record keeps one row per history entry and where the last run left off.
+    db["jobs"].transform(not_null={"source_id": False})
+    db.execute("ALTER TABLE jobs ADD COLUMN secrets TEXT NOT NULL DEFAULT '{}'")
+    db["trakt_history"].create({
+        "job_id": int, "history_id": int, "type": str, "title": str, "year": int,
+        "season": int, "episode": int, "ids": str, "watched_at": str, "item_id": str,
+        "status": str, "reason": str, "run_id": int, "updated_at": float,
+    }, pk=("job_id", "history_id"), foreign_keys=[("job_id", "jobs", "id")])
+    db["trakt_history"].create_index(["job_id", "status"])
+    db["trakt_state"].create({
+        "job_id": int, "movies_watched_at": str, "episodes_watched_at": str,
+        "newest_watched_at": str, "reconciled_at": float, "auth": str, "auth_error": str,
+        "updated_at": float,
+    }, pk="job_id", foreign_keys=[("job_id", "jobs", "id")])
+
+
 MIGRATIONS = [_initial, _one_queued_run_per_job_and_mode, _media_servers, _settings,
-              _seal_secrets, _dismissable_runs, _one_shot_records, _job_kinds]
+              _seal_secrets, _dismissable_runs, _one_shot_records, _job_kinds, _trakt_jobs]
 NEEDS_KEY = {_seal_secrets}
+# Steps that rebuild a table others point at: foreign keys are off while they run (SQLite
+# ignores the switch inside a transaction, so it is thrown before the step's own).
+REBUILDS = {_trakt_jobs}
 
 
 def migrate(db: sqlite_utils.Database, box: SecretBox) -> int:
     """Apply the migrations this database has not seen; returns the schema version."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.conn:
-            if step in NEEDS_KEY:
-                step(db, box)
-            else:
-                step(db)
-            db.execute(f"PRAGMA user_version = {number}")
+        if step in REBUILDS:
+            db.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with db.conn:
+                if step in NEEDS_KEY:
+                    step(db, box)
+                else:
+                    step(db)
+                db.execute(f"PRAGMA user_version = {number}")
+        finally:
+            if step in REBUILDS:
+                db.execute("PRAGMA foreign_keys=ON")
     return len(MIGRATIONS)

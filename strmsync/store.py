@@ -14,7 +14,7 @@ from strmsync.secretbox import SecretBox, SecretUnreadable, private_dir, private
 
 SOURCE_COLUMNS = ("name", "kind", "config", "secrets", "qps", "concurrency", "one_shot")
 JOB_COLUMNS = ("name", "kind", "source_id", "source_root", "target_root", "options", "schedule",
-               "run_on_start", "watch", "enabled", "one_shot", "then_jobs")
+               "run_on_start", "watch", "enabled", "one_shot", "then_jobs", "secrets")
 # One-shot syncs (`strmsync sync`) keep a job and source record for their manifest, but
 # the service never shows or runs them.
 SERVICE_ONLY = " AND one_shot = 0"
@@ -144,7 +144,8 @@ class Store:
             runs = "SELECT id FROM runs WHERE job_id = ?"
             for table in ("run_log", "run_changes"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({runs})", [job_id])
-            for table in ("runs", "manifest", "events", "job_media_servers", "mirror_snapshot"):
+            for table in ("runs", "manifest", "events", "job_media_servers", "mirror_snapshot",
+                          "trakt_history", "trakt_state"):
                 self.db.execute(f"DELETE FROM {table} WHERE job_id = ?", [job_id])
             self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
             for row in self.db.execute("SELECT id, then_jobs FROM jobs").fetchall():

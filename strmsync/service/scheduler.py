@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import redis
 from rq.cron import CronJob
 
+from strmsync.service.kinds import kind_of
 from strmsync.service.queue import QUEUE_NAME, RUN_TASK, enqueue_run, reap_dead_runs
 from strmsync.store import Store
 
@@ -40,7 +41,7 @@ class Scheduler:
         for job in self.store.jobs():
             if job["enabled"] and job["run_on_start"]:
                 run_id, _ = enqueue_run(self.store, self.conn, job["id"],
-                                        job["options"].get("strategy", "full"), "startup")
+                                        kind_of(job).default_mode(job), "startup")
                 queued.append(run_id)
         return queued
 
@@ -60,7 +61,7 @@ class Scheduler:
         for job_id, cron in list(self.crons.items()):
             if cron.next_enqueue_time and now >= cron.next_enqueue_time:
                 cron.set_enqueue_time(now)
-                mode = self._jobs[job_id]["options"].get("strategy", "full")
+                mode = kind_of(self._jobs[job_id]).default_mode(self._jobs[job_id])
                 run_id, _ = enqueue_run(self.store, self.conn, job_id, mode, "cron")
                 log.info("job %d: cron run %d queued", job_id, run_id)
                 queued.append(run_id)

@@ -55,7 +55,7 @@ class Watchers:
     def refresh(self) -> None:
         """Match the running watchers to the jobs that want one."""
         local, pushed = {}, {}
-        for job in self.store.jobs():
+        for job in self.store.jobs(kind="strm"):
             if not (job["enabled"] and job["watch"]):
                 continue
             source = self.store.source(job["source_id"])

@@ -66,7 +66,8 @@ def clouddrive2():
         return {"accepted": 0, "ignored": 0, "runs": {},
                 "note": f"event_category {payload.get('event_category')!r} is not handled"}
     events = parse_clouddrive2(payload)
-    return _accept(events, [job for job in get_store().jobs() if job["enabled"]], True)
+    return _accept(events, [job for job in get_store().jobs(kind="strm") if job["enabled"]],
+                   True)
 
 
 @webhooks.post("/events")
@@ -76,4 +77,7 @@ def generic_events():
     job = get_store().job(job_key)
     if job is None:
         raise ApiError(404, f"job: no such job: {job_key!r}")
+    if job["kind"] != "strm":
+        raise ApiError(409, f"job: {job['name']} is a {job['kind']} job; events are for STRM"
+                            " jobs")
     return _accept(events, [job], False)

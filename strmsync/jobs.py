@@ -25,6 +25,7 @@ from strmsync.validation import (
     LongText,
     Name,
     PathText,
+    SecretText,
     UrlText,
     Word,
     collect,
@@ -35,7 +36,7 @@ from strmsync.validation import (
 
 JOB_FIELDS = ("name", "source", "source_root", "target_root", "options", "schedule",
               "run_on_start", "watch", "enabled", "media_servers")
-KINDS = ("strm", "mirror")
+KINDS = ("strm", "mirror", "trakt")
 MAX_THEN = 20
 FLAGS = {"run_on_start": False, "watch": False, "enabled": True}
 
@@ -127,6 +128,36 @@ class MirrorJobBody(CommonJobBody):
     options: MirrorOptionsBody | None = None
 
 
+class TraktOptionsBody(Body):
+    """A trakt job's options as sent (trakt/options.py says what each means)."""
+
+    unknown_field = "unknown option"
+
+    movies: bool | None = None
+    episodes: bool | None = None
+    overlap_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    reconcile_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    api_url: UrlText | None = None
+    get_budget: Annotated[int, Field(ge=10, le=5000)] | None = None
+
+
+class TraktJobBody(CommonJobBody):
+    """A trakt job: a Trakt account's watched history into one media-server user."""
+
+    unknown_field = "not a field of a trakt job"
+
+    client_id: Annotated[str, Field(max_length=128)] | None = None
+    client_secret: SecretText | None = None
+    media_server: int | Name | None = None
+    user: Annotated[str, Field(max_length=64)] | None = None
+    user_name: Annotated[str, Field(max_length=128)] | None = None
+    options: TraktOptionsBody | None = None
+    # Shown in answers; ignored when a client sends a job back.
+    client_secret_set: bool | None = None
+    authorization: Annotated[str, Field(max_length=32)] | None = None
+    authorization_error: LongText | None = None
+
+
 class JobBody(Body):
     """A job as the API, the panel and the CLI send it."""
 
@@ -173,8 +204,11 @@ def job_kind(data, existing: dict | None = None) -> str:
 
 def validate_job(data, store, existing: dict | None = None) -> dict:
     """The columns of a job record from API/CLI input, merged over `existing`."""
-    if job_kind(data, existing) == "mirror":
+    kind = job_kind(data, existing)
+    if kind == "mirror":
         return _validate_mirror_job(data, store, existing)
+    if kind == "trakt":
+        return _validate_trakt_job(data, store, existing)
     given, errors = typed_fields(JobBody, data)
     base = existing or {}
     if existing is None:
@@ -224,6 +258,28 @@ def _validate_mirror_job(data, store, existing: dict | None) -> dict:
         "kind": "mirror",
         "source_id": source["id"] if source else None,
         **mirror_values(given, base, errors, store),
+        "schedule": collect(errors, "schedule", validate_schedule,
+                            given.get("schedule", base.get("schedule"))),
+        "run_on_start": int(given.get("run_on_start", base.get("run_on_start", False))),
+        "watch": 0,
+        "enabled": int(given.get("enabled", base.get("enabled", True))),
+        "then_jobs": collect(errors, "then", _then, given, base, store),
+    }
+    raise_errors(errors)
+    return values
+
+
+def _validate_trakt_job(data, store, existing: dict | None) -> dict:
+    from strmsync.trakt.kind import trakt_values
+
+    given, errors = typed_fields(TraktJobBody, data)
+    base = existing or {}
+    if existing is None:
+        require(given, ("name",), errors)
+    values = {
+        "name": _field(errors, "name", validate_name, given, base),
+        "kind": "trakt",
+        **trakt_values(given, base, errors, store),
         "schedule": collect(errors, "schedule", validate_schedule,
                             given.get("schedule", base.get("schedule"))),
         "run_on_start": int(given.get("run_on_start", base.get("run_on_start", False))),
@@ -320,10 +376,18 @@ def job_warnings(values: dict, source: dict, others: list[dict]) -> list[str]:
 
 
 def public_job(row: dict, source: dict | None = None, servers: list | None = None,
-               names: dict | None = None) -> dict:
+               names: dict | None = None, store=None) -> dict:
     """A job as the API shows it, with its next scheduled run times and media servers
-    (`names`: job id → name, for its `then` list)."""
+    (`names`: job id → name, for its `then` list; `store`, for a trakt job's link)."""
     then = [(names or {}).get(job_id, job_id) for job_id in row.get("then_jobs") or []]
+    if row.get("kind") == "trakt":
+        from strmsync.trakt.kind import public_fields as trakt_fields
+
+        return {"id": row["id"], "name": row["name"], "kind": "trakt",
+                **trakt_fields(row, store), "schedule": row["schedule"] or "",
+                "next_runs": next_runs(row["schedule"] or ""),
+                "run_on_start": bool(row["run_on_start"]), "enabled": bool(row["enabled"]),
+                "then": then}
     if row.get("kind") == "mirror":
         from strmsync.mirror.kind import public_fields
 

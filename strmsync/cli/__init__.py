@@ -23,6 +23,7 @@ COMMANDS = {
     "source": ("strmsync.cli.source", "manage sources (local, openlist, clouddrive2, smb)"),
     "job": ("strmsync.cli.job", "manage jobs and run them through the queue"),
     "mediaserver": ("strmsync.cli.mediaserver", "manage Emby/Jellyfin servers to notify"),
+    "trakt": ("strmsync.cli.trakt", "link trakt jobs to Trakt accounts"),
 }
 
 

@@ -155,7 +155,8 @@ def _mirror_fields(args) -> dict:
 
 
 def _list(store: Store, args, settings) -> int:
-    jobs = [public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]))
+    jobs = [public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]),
+                       store=store)
             for job in store.jobs()]
     if args.json:
         print(json.dumps(jobs, indent=2))
@@ -169,7 +170,8 @@ def _list(store: Store, args, settings) -> int:
 
 def _show(store: Store, args, settings) -> int:
     job = _job(store, args.name)
-    shown = public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]))
+    shown = public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]),
+                       store=store)
     shown["recent_runs"], _ = store.runs(job["id"], limit=5)
     print(json.dumps(shown, indent=2, default=str))
     return 0

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-KINDS = {"strm": "strmsync.strm.kind", "mirror": "strmsync.mirror.kind"}
+KINDS = {"strm": "strmsync.strm.kind", "mirror": "strmsync.mirror.kind",
+         "trakt": "strmsync.trakt.kind"}
 DEFAULT_KIND = "strm"
 
 

@@ -13,6 +13,8 @@ from strmsync.service import runslots, servicelog, tasks  # noqa: F401
 from strmsync.service.lifeline import die_with_parent, die_with_parent_from_env
 from strmsync.service.queue import connect, run_queue
 from strmsync.strm import kind as _strm_kind  # noqa: F401
+from strmsync.trakt import auth as _trakt_auth  # noqa: F401
+from strmsync.trakt import kind as _trakt_kind  # noqa: F401
 
 log = logging.getLogger(__name__)
 

@@ -27,4 +27,5 @@ from strmsync.web.api import (  # noqa: E402,F401 - registers routes
     servers,
     settings,
     sources,
+    trakt,
 )

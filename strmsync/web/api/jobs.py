@@ -21,7 +21,8 @@ def job_or_404(key) -> dict:
 def _show(job: dict) -> dict:
     store = get_store()
     names = {other["id"]: other["name"] for other in store.jobs()}
-    return public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]), names)
+    return public_job(job, store.source(job["source_id"]), store.job_servers(job["id"]), names,
+                      store)
 
 
 def _save(data: dict, existing: dict | None = None) -> dict:

@@ -1,6 +1,6 @@
-"""`/api/v1/mediaservers`: Emby/Jellyfin records, their jobs, and a connection test."""
+"""`/api/v1/mediaservers`: Emby/Jellyfin records, their jobs, a connection test, their users."""
 
-from strmsync.mediaserver import test_server
+from strmsync.mediaserver import list_users, test_server
 from strmsync.servers import public_server, to_media_server, validate_server
 from strmsync.web.api import api, json_body
 from strmsync.web.context import get_store
@@ -61,3 +61,8 @@ def delete_server(server_id: int):
 @api.post("/mediaservers/<int:server_id>/test")
 def check_server(server_id: int):
     return {"ok": True, **test_server(to_media_server(_server_or_404(server_id)))}
+
+
+@api.get("/mediaservers/<int:server_id>/users")
+def server_users(server_id: int):
+    return {"users": list_users(to_media_server(_server_or_404(server_id)))}

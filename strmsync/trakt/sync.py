@@ -15,7 +15,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from strmsync.errors import ConfigError, FatalError, RetryableError, ThrottledError
+from strmsync.errors import (
+    ConfigError,
+    FatalError,
+    FileError,
+    RetryableError,
+    ThrottledError,
+)
 from strmsync.service.runlog import RunLog
 from strmsync.store import Store
 from strmsync.trakt.matching import (
@@ -211,7 +217,7 @@ class TraktRun:
         try:
             self.parts.mark_played(item.id, parse_time(entry.get("watched_at"))
                                    or datetime.now(timezone.utc))
-        except (RetryableError, FatalError, ConfigError) as exc:
+        except (RetryableError, FatalError, ConfigError, FileError) as exc:
             self.counts["failed"] += 1
             self.log.warning("%s: could not mark played: %s", label(entry), exc)
             return {**row, "status": "failed", "reason": str(exc)}

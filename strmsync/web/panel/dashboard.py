@@ -10,6 +10,7 @@ from strmsync.web.panel.records import (
     job_overview,
     live_runs,
     recent_failures,
+    with_kinds,
 )
 
 
@@ -17,5 +18,5 @@ from strmsync.web.panel.records import (
 def dashboard():
     recent, total = get_store().runs(limit=12)
     return render_template("panel/dashboard.html", health=health_report(), live=live_runs(),
-                           recent=recent, total=total, failures=recent_failures(),
+                           recent=with_kinds(recent), total=total, failures=recent_failures(),
                            jobs=job_overview(), names=job_names())

@@ -7,6 +7,8 @@ from flask import Flask, g
 
 from strmsync import __version__
 
+MIRROR_CHANGES = ("uploaded", "downloaded", "deleted_local", "deleted_remote")
+
 
 def when(ts: float | None) -> str:
     """An epoch time as local `YYYY-MM-DD HH:MM:SS`, or an em dash."""
@@ -52,7 +54,34 @@ def share(value: float | None) -> str:
     return "" if value is None else f"{value * 100:g}%"
 
 
+def size(nbytes: float | None) -> str:
+    """A number of bytes as `512 B`, `1.5 KB`, `3.2 MB`, `1.1 GB` (powers of 1024)."""
+    if nbytes is None:
+        return "—"
+    value = float(nbytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def run_kind(run: dict) -> str:
+    """The kind of job a run belongs to (set by the view), else what its counts say."""
+    return run.get("kind") or ("mirror" if "uploaded" in (run.get("counts") or {}) else "strm")
+
+
+def changes(run: dict) -> int:
+    """How many files a finished run changed (or, dry, would change), whatever its kind."""
+    if run_kind(run) == "mirror":
+        counts = run.get("counts") or {}
+        return sum(int(counts.get(name) or 0) for name in MIRROR_CHANGES)
+    return sum(int(run.get(name) or 0) for name in ("created", "updated", "deleted"))
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and template globals."""
-    app.jinja_env.filters.update(when=when, at=at, ago=ago, duration=duration, share=share)
-    app.jinja_env.globals.update(version=__version__, access=lambda: g.get("access"))
+    app.jinja_env.filters.update(when=when, at=at, ago=ago, duration=duration, share=share,
+                                 size=size, changes=changes)
+    app.jinja_env.globals.update(version=__version__, access=lambda: g.get("access"),
+                                 run_kind=run_kind)

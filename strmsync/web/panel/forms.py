@@ -20,7 +20,8 @@ OPTION_CHOICES = {name: [(choice, choice) for choice in choices] for name, choic
     ("strategy", STRATEGIES), ("strm_mode", STRM_MODES), ("meta_mode", META_MODES),
     ("meta_update", META_UPDATES), ("cleanup", CLEANUP_MODES))}
 JOB_FLAGS = ("run_on_start", "watch", "enabled")
-SOURCE_FLAGS = ("tls",)
+SOURCE_FLAGS = ("tls", "encrypt")
+THEN_SHOWN = "then_shown"  # the form had the `then` checkboxes (none ticked sends nothing)
 FORM_KEY = "_form"
 
 
@@ -31,7 +32,8 @@ def option_names() -> list[str]:
 
 INT_OPTIONS = ("concurrency", "max_depth")
 FLOAT_OPTIONS = ("settle_delay",)
-INT_SOURCE_FIELDS = ("concurrency", "attempts", "page_size")
+INT_SOURCE_FIELDS = ("concurrency", "attempts", "page_size", "port")
+NUMBER_SOURCE_FIELDS = (*TUNING_FIELDS, "port")
 
 
 def typed_number(text: str, kind: type):
@@ -80,7 +82,19 @@ def job_values(job: dict | None) -> dict:
                    ("name", "source_root", "target_root", "schedule")})
     values["source"] = str(job.get("source_id") or "")
     values.update({flag: bool(job.get(flag)) for flag in JOB_FLAGS})
+    values["then"] = then_values(job)
     return values
+
+
+def then_values(job: dict) -> list[str]:
+    """The ids of the jobs a job runs after it succeeds, as the form's checkbox values."""
+    return [str(job_id) for job_id in job.get("then_jobs") or []]
+
+
+def then_from_form(form: MultiDict, body: dict) -> None:
+    """Put the ticked `then` jobs into an API body (only when the form showed them)."""
+    if THEN_SHOWN in form:
+        body["then"] = [int(key) for key in form.getlist("then") if key.isdigit()]
 
 
 def job_from_form(form: MultiDict) -> dict:
@@ -99,6 +113,7 @@ def job_from_form(form: MultiDict) -> dict:
             options[name] = value
     body["options"] = options
     body.update({flag: flag in form for flag in JOB_FLAGS})
+    then_from_form(form, body)
     return body
 
 
@@ -112,6 +127,7 @@ def job_form_values(form: MultiDict) -> dict:
     values = {key: value for key, value in form.items() if key != "csrf_token"}
     values.update({flag: flag in form for flag in JOB_FLAGS})
     values["media_servers"] = form.getlist("media_servers")
+    values["then"] = form.getlist("then")
     return values
 
 
@@ -142,7 +158,7 @@ def source_from_form(form: MultiDict, kind: str) -> dict:
         key = f"{kind}-{name}"
         if name in SOURCE_FLAGS:
             body[name] = key in form
-        elif name in TUNING_FIELDS and key in form:
+        elif name in NUMBER_SOURCE_FIELDS and key in form:
             body[name] = typed_number(form[key], int if name in INT_SOURCE_FIELDS else float)
         elif key in form:
             body[name] = form[key].strip()

@@ -17,9 +17,18 @@ from strmsync.web.panel.forms import (
     option_names,
     place_errors,
 )
-from strmsync.web.panel.records import job_overview
+from strmsync.web.panel.mirrorform import (
+    MIRROR_CHOICES,
+    MIRROR_FIELDS,
+    mirror_form_values,
+    mirror_from_form,
+    mirror_values,
+)
+from strmsync.web.panel.records import job_overview, with_kinds
 
 HISTORY = 30  # runs in the job page's chart
+MIRROR_MODE = "full"  # a mirror run lists both sides; its direction is an option
+JOB_KINDS = (("strm", "STRM tree"), ("mirror", "Mirror with an SMB share"))
 
 
 def job_or_404(job_id: int) -> dict:
@@ -30,14 +39,26 @@ def job_or_404(job_id: int) -> dict:
     return job
 
 
+def _kind(job: dict | None) -> str:
+    """The kind of job a form is for: the job's own, else the one asked for (STRM)."""
+    if job is not None:
+        return job.get("kind") or "strm"
+    return "mirror" if request.values.get("kind") == "mirror" else "strm"
+
+
 def _form(values: dict, errors: dict, job: dict | None = None, status: int = 200):
     store = get_store()
-    recent = store.runs(job["id"], limit=8)[0] if job else []
-    history = store.runs(job["id"], limit=HISTORY)[0] if job else []
+    kind = _kind(job)
+    recent = with_kinds(store.runs(job["id"], limit=8)[0]) if job else []
+    history = with_kinds(store.runs(job["id"], limit=HISTORY)[0]) if job else []
+    sources = [source for source in store.sources() if (source["kind"] == "smb")
+               == (kind == "mirror")]
+    others = [other for other in store.jobs() if job is None or other["id"] != job["id"]]
+    choices = MIRROR_CHOICES if kind == "mirror" else OPTION_CHOICES
     return render_template("panel/job_form.html", values=values, errors=errors, job=job,
-                           sources=store.sources(), servers=store.servers(),
-                           options=option_names(), choices=OPTION_CHOICES, recent=recent,
-                           history=history,
+                           kind=kind, kinds=JOB_KINDS, sources=sources,
+                           servers=store.servers(), options=option_names(), choices=choices,
+                           recent=recent, history=history, others=others,
                            next_runs=_preview(values.get("schedule", ""))), status
 
 
@@ -61,15 +82,18 @@ def _preview(schedule: str) -> list[str]:
 def _save(job: dict | None = None):
     """Validate and store the posted job; the form again, with errors, when it is wrong."""
     store = get_store()
+    mirror = _kind(job) == "mirror"
+    body = mirror_from_form(request.form) if mirror else job_from_form(request.form)
     try:
-        values = validate_job(job_from_form(request.form), store, job)
+        values = validate_job(body, store, job)
         other = store.job(values["name"])
         if other is not None and (job is None or other["id"] != job["id"]):
             raise ConfigError(f"name: a job called {values['name']!r} exists")
     except ConfigError as exc:
-        known = {*JOB_FIELDS, *option_names()}
+        known = MIRROR_FIELDS if mirror else {*JOB_FIELDS, *option_names(), "then"}
         errors = place_errors(exc, known, job_field)
-        return _form(job_form_values(request.form), errors, job, 400)
+        shown = mirror_form_values(request.form) if mirror else job_form_values(request.form)
+        return _form(shown, errors, job, 400)
     if job is None:
         job_id = store.add_job(values)
     else:
@@ -96,6 +120,8 @@ def job_new():
     if not get_store().sources():
         flash("Add a source first: a job copies from a source.", "info")
         return redirect(url_for("panel.source_new"))
+    if _kind(None) == "mirror":
+        return _form(mirror_values(None), {})
     return _form({**job_values(None), "media_servers": []}, {})
 
 
@@ -104,6 +130,8 @@ def job_edit(job_id: int):
     job = job_or_404(job_id)
     if request.method == "POST":
         return _save(job)
+    if _kind(job) == "mirror":
+        return _form(mirror_values(job), {}, job)
     return _form({**job_values(job), "media_servers": _linked_servers(job)}, {}, job)
 
 
@@ -118,7 +146,13 @@ def job_delete(job_id: int):
 @panel.post("/jobs/<int:job_id>/run")
 def job_run(job_id: int):
     job = job_or_404(job_id)
-    mode = request.form.get("mode") or job["options"].get("strategy", "full")
+    if _kind(job) == "mirror":
+        mode = request.form.get("mode") or MIRROR_MODE
+        if mode != MIRROR_MODE:
+            abort(400, "mode: a mirror run always lists both sides (its direction is the"
+                       " job's mode option)")
+    else:
+        mode = request.form.get("mode") or job["options"].get("strategy", "full")
     if mode not in STRATEGIES:
         abort(400, f"mode: must be one of {', '.join(STRATEGIES)}")
     dry_run = request.form.get("dry_run") == "1"

@@ -4,6 +4,7 @@ import time
 
 from strmsync.jobs import next_runs
 from strmsync.service.queue import live_progress
+from strmsync.store import ACTIVE_STATUSES
 from strmsync.web.context import get_redis, get_store
 
 FAILED = ("failed", "partial")
@@ -14,6 +15,16 @@ DASHBOARD_HISTORY = 20  # runs in each job's small chart on the dashboard
 def job_names() -> dict:
     """`{job id: name}` for labelling runs."""
     return {job["id"]: job["name"] for job in get_store().jobs()}
+
+
+def with_kinds(runs: list[dict]) -> list[dict]:
+    """The runs, each told its job's kind (what its counts mean); a deleted job's runs are
+    left for their counts to tell."""
+    kinds = {job["id"]: job.get("kind") or "strm" for job in get_store().jobs()}
+    for run in runs:
+        if run["job_id"] in kinds:
+            run["kind"] = kinds[run["job_id"]]
+    return runs
 
 
 def health_report() -> dict:
@@ -27,11 +38,13 @@ def health_report() -> dict:
 def live_runs() -> list[dict]:
     """Running runs (with their last progress), then queued ones, oldest first."""
     store = get_store()
-    running, _ = store.runs(status="running", limit=50)
+    running = [run for status in ACTIVE_STATUSES for run in store.runs(status=status,
+                                                                       limit=50)[0]]
     queued, _ = store.runs(status="queued", limit=50)
     for run in running:
         run["progress"] = run_progress(run)
-    return sorted(running, key=lambda r: r["id"]) + sorted(queued, key=lambda r: r["id"])
+    return with_kinds(sorted(running, key=lambda r: r["id"])
+                      + sorted(queued, key=lambda r: r["id"]))
 
 
 def run_progress(run: dict) -> dict | None:
@@ -56,15 +69,27 @@ def job_overview() -> list[dict]:
     sources = {source["id"]: source["name"] for source in store.sources()}
     out = []
     for job in store.jobs():
-        history, _ = store.runs(job["id"], limit=DASHBOARD_HISTORY)
+        history = with_kinds(store.runs(job["id"], limit=DASHBOARD_HISTORY)[0])
         out.append({**job, "source_name": sources.get(job["source_id"], "?"),
                     "last_run": history[0] if history else None, "history": history,
                     "next_runs": next_runs(job["schedule"] or "", 1)})
     return out
 
 
-def final_progress(run: dict) -> dict:
+def final_progress(run: dict, kind: str = "strm") -> dict:
     """A finished run's counts shaped like live progress (for the same bar)."""
+    if kind == "mirror":
+        return final_mirror_progress(run)
     return {"scanned": run["scanned"] or 0, "total": run["scanned"] or 0, "phase": "done",
             "rate": round((run["scanned"] or 0) / run["duration_s"], 1)
             if run["duration_s"] else None, "eta_s": None}
+
+
+def final_mirror_progress(run: dict) -> dict:
+    """A finished mirror run's counts shaped like its live progress."""
+    counts = run["counts"] or {}
+    files = sum(int(counts.get(name) or 0) for name in ("uploaded", "downloaded"))
+    nbytes = int(counts.get("bytes") or 0)
+    rate = round(nbytes / run["duration_s"]) if run["duration_s"] else None
+    return {**counts, "phase": "done", "files_done": files, "files_total": files,
+            "bytes_done": nbytes, "bytes_total": nbytes, "rate_bytes_s": rate, "eta_s": None}

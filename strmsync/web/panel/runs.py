@@ -2,15 +2,21 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from strmsync.service.queue import cancel_run
+from strmsync.service.queue import cancel_run, pause_run
+from strmsync.store import ACTIVE_STATUSES
 from strmsync.web.api.runs import CHANGES_PAGE, LEVELS, STATUSES
 from strmsync.web.context import get_redis, get_store
 from strmsync.web.panel import panel
-from strmsync.web.panel.records import final_progress, job_names, run_progress
+from strmsync.web.panel.filters import run_kind
+from strmsync.web.panel.records import final_progress, job_names, run_progress, with_kinds
 
 PER_PAGE = 25
 CHANGES_SHOWN = 500
-ACTIONS = ("create", "update", "copy", "delete")
+ACTIONS = {"strm": ("create", "update", "copy", "delete"),
+           "mirror": ("upload", "download", "delete_local", "delete_remote", "conflict",
+                      "refused")}
+CONFLICTS = ("conflict", "refused")  # a mirror run's, shown in a section of their own
+LIVE = ("queued", *ACTIVE_STATUSES)
 
 
 def run_or_404(run_id: int) -> dict:
@@ -32,14 +38,15 @@ def runs():
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     page = _page()
     rows, total = get_store().runs(job_id, status, PER_PAGE, (page - 1) * PER_PAGE)
-    return render_template("panel/runs.html", runs=rows, total=total, page=page,
+    return render_template("panel/runs.html", runs=with_kinds(rows), total=total, page=page,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), job_id=job_id,
                            status=status, statuses=STATUSES, names=job_names())
 
 
-def grouped_changes(run_id: int) -> dict:
-    """The run's first CHANGES_PAGE changes by action (create, update, copy, delete)."""
-    groups = {action: [] for action in ACTIONS}
+def grouped_changes(run_id: int, kind: str = "strm") -> dict:
+    """The run's first CHANGES_PAGE changes by action (create, update, copy, delete; or a
+    mirror's upload, download, delete_local, delete_remote, conflict, refused)."""
+    groups = {action: [] for action in ACTIONS.get(kind, ())}
     for change in get_store().run_changes(run_id, CHANGES_PAGE):
         groups.setdefault(change["action"], []).append(change)
     return {action: rows for action, rows in groups.items() if rows}
@@ -54,11 +61,15 @@ def _log(run_id: int, level: str) -> list[dict]:
 @panel.get("/runs/<int:run_id>")
 def run(run_id: int):
     row = run_or_404(run_id)
+    job = get_store().job(row["job_id"])
+    kind = row["kind"] = (job.get("kind") or "strm") if job else run_kind(row)
     level = (request.args.get("level") or "").upper()
-    live = row["status"] in ("queued", "running")
-    progress = run_progress(row) if live else final_progress(row)
-    return render_template("panel/run.html", run=row, job=get_store().job(row["job_id"]),
-                           progress=progress, live=live, changes=grouped_changes(run_id),
+    live = row["status"] in LIVE
+    progress = run_progress(row) if live else final_progress(row, kind)
+    changes = grouped_changes(run_id, kind)
+    conflicts = {action: changes.pop(action) for action in CONFLICTS if action in changes}
+    return render_template("panel/run.html", run=row, job=job, kind=kind,
+                           progress=progress, live=live, changes=changes, conflicts=conflicts,
                            change_counts=get_store().change_counts(run_id),
                            loaded=CHANGES_PAGE, shown=CHANGES_SHOWN, log=_log(run_id, level),
                            level=level, levels=LEVELS)
@@ -72,6 +83,30 @@ def run_cancel(run_id: int):
         flash(f"Run {run_id} had already ended.", "info")
     else:
         flash(f"Run {run_id}: {outcome}.", "ok")
+    return redirect(url_for("panel.run", run_id=run_id))
+
+
+@panel.post("/runs/<int:run_id>/pause")
+def run_pause(run_id: int):
+    return _pause(run_id, True)
+
+
+@panel.post("/runs/<int:run_id>/resume")
+def run_resume(run_id: int):
+    return _pause(run_id, False)
+
+
+def _pause(run_id: int, paused: bool):
+    """Pause a mirror run between files (it keeps its place), or let it go on."""
+    run = run_or_404(run_id)
+    job = get_store().job(run["job_id"])
+    if (job or {}).get("kind") != "mirror":
+        flash("Only a mirror run can pause; Cancel stops a STRM run.", "error")
+    elif pause_run(get_store(), get_redis(), run_id, paused) is None:
+        flash(f"Run #{run_id} is not under way.", "info")
+    else:
+        flash(f"Run #{run_id} {'pauses after the file it is on' if paused else 'goes on'}.",
+              "ok")
     return redirect(url_for("panel.run", run_id=run_id))
 
 

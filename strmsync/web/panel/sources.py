@@ -14,6 +14,8 @@ from strmsync.web.panel.forms import (
     tuning_defaults,
 )
 
+FALLBACK_KINDS = ("openlist", "clouddrive2")  # sources that can download a file's bytes
+
 
 def source_or_404(source_id: int) -> dict:
     """The source with this id, or a 404 page."""
@@ -25,7 +27,7 @@ def source_or_404(source_id: int) -> dict:
 
 def _form(values: dict, errors: dict, source: dict | None = None, status: int = 200):
     fallbacks = [(row["name"], f"{row['name']} ({row['kind']})") for row in get_store().sources()
-                 if row["kind"] != "local"]
+                 if row["kind"] in FALLBACK_KINDS]
     return render_template("panel/source_form.html", values=values, errors=errors,
                            source=source, kinds=source_kinds(), tuning=tuning_defaults(),
                            fallbacks=fallbacks), status

@@ -30,8 +30,45 @@ function setText(root, selector, value) {
   if (el) el.textContent = value;
 }
 
+function size(bytes) {
+  if (bytes === null || bytes === undefined) return "—";
+  let value = bytes;
+  for (const unit of ["B", "KB", "MB", "GB"]) {
+    if (value < 1024) return unit === "B" ? Math.round(value) + " B" : value.toFixed(1) + " " + unit;
+    value /= 1024;
+  }
+  return value.toFixed(1) + " TB";
+}
+
+// A mirror run's bar: files and bytes of the plan done, rate and ETA, what is listed, phase.
+function renderMirrorProgress(box, run) {
+  const p = run.progress || {};
+  const finished = FINAL.includes(run.status) || p.phase === "done";
+  const files = p.files_done || 0, filesTotal = p.files_total || 0;
+  const bytes = p.bytes_done || 0, bytesTotal = p.bytes_total || 0;
+  const pct = finished ? 100 : bytesTotal ? Math.min(100, (bytes * 100) / bytesTotal)
+    : filesTotal ? Math.min(100, (files * 100) / filesTotal) : 0;
+  const bar = box.querySelector(".bar");
+  bar.classList.toggle("indeterminate", !filesTotal && !finished && run.status === "running");
+  bar.setAttribute("aria-valuenow", pct.toFixed(1));
+  box.querySelector("[data-bar]").style.width = pct.toFixed(1) + "%";
+  box.dataset.runStatus = run.status;
+  setText(box, "[data-files-done]", files);
+  setText(box, "[data-files-total]", filesTotal);
+  setText(box, "[data-bytes-done]", size(bytes));
+  setText(box, "[data-bytes-total]", size(bytesTotal));
+  setText(box, "[data-rate]", p.rate_bytes_s == null ? "—" : size(p.rate_bytes_s) + "/s");
+  box.querySelector("[data-eta-box]").hidden = p.eta_s == null;
+  setText(box, "[data-eta]", duration(p.eta_s));
+  box.querySelector("[data-listed-box]").hidden = !["scan", "detect"].includes(p.phase);
+  setText(box, "[data-listed-local]", p.listed_local || 0);
+  setText(box, "[data-listed-remote]", p.listed_remote || 0);
+  setText(box, "[data-phase]", p.phase || run.status);
+}
+
 // Progress bar: files done (of a total only when one is known), folders, rate, ETA, phase.
 function renderProgress(box, run) {
+  if (box.dataset.kind === "mirror") return renderMirrorProgress(box, run);
   const p = run.progress || {};
   const done = p.scanned || 0;
   const finished = FINAL.includes(run.status) || p.phase === "done";
@@ -85,6 +122,9 @@ function watchRun(card) {
     const { ok, body } = await api("/runs/" + id);
     if (!ok) return setTimeout(tick, 3000);
     if (FINAL.includes(body.status)) return location.reload();
+    // Paused or resumed (here or elsewhere): the page swaps its Pause and Resume buttons.
+    if (body.status !== card.dataset.liveStatus &&
+        [body.status, card.dataset.liveStatus].includes("paused")) return location.reload();
     const box = card.querySelector("[data-progress]");
     if (box) renderProgress(box, body);
     for (const el of card.querySelectorAll("[data-count]")) {
@@ -96,6 +136,9 @@ function watchRun(card) {
     if (body.status !== card.dataset.liveStatus) {
       card.dataset.liveStatus = body.status;
       for (const el of document.querySelectorAll("[data-waiting]")) el.hidden = true;
+      for (const el of document.querySelectorAll("[data-when-running]")) {
+        el.hidden = body.status !== "running";
+      }
       for (const badge of document.querySelectorAll("h1 [data-status]")) {
         badge.textContent = badge.dataset.status = body.status;
         badge.className = "badge badge-" + body.status;
@@ -110,10 +153,11 @@ function watchRun(card) {
 function watchDashboard(section) {
   const shown = section.dataset.liveIds;
   const tick = async () => {
-    const [running, queued] = await Promise.all([
-      api("/runs?status=running&per_page=50"), api("/runs?status=queued&per_page=50")]);
-    if (!running.ok || !queued.ok) return setTimeout(tick, 5000);
-    const ids = [...running.body.runs, ...queued.body.runs].map((r) => r.id)
+    const [running, paused, queued] = await Promise.all([
+      api("/runs?status=running&per_page=50"), api("/runs?status=paused&per_page=50"),
+      api("/runs?status=queued&per_page=50")]);
+    if (!running.ok || !paused.ok || !queued.ok) return setTimeout(tick, 5000);
+    const ids = [...running.body.runs, ...paused.body.runs, ...queued.body.runs].map((r) => r.id)
       .sort((a, b) => a - b).join(",");
     const was = shown.split(",").filter(Boolean).map(Number).sort((a, b) => a - b).join(",");
     if (ids !== was) return location.reload();
@@ -156,6 +200,9 @@ function kindSwitch(select) {
   const show = () => {
     for (const set of document.querySelectorAll("fieldset[data-kind]")) {
       set.hidden = set.dataset.kind !== select.value;
+    }
+    for (const set of document.querySelectorAll("fieldset[data-kind-not]")) {
+      set.hidden = set.dataset.kindNot === select.value;
     }
   };
   select.addEventListener("change", show);

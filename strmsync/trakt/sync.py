@@ -189,9 +189,9 @@ class TraktRun:
             if entry["id"] in done:
                 continue
             self._check_cancel()
-            row = self._settle_one(entry)
-            if source == "reconcile" and row["status"] == "unmatched":
-                continue  # reported by the history entries it came from, not twice
+            row = self._settle_one(entry, count=source == "history")
+            if source == "reconcile" and row["status"] in ("unmatched", "already_played"):
+                continue  # the history entries it stands for report those, not twice
             rows.append(row)
             changes.append((row["status"], row["type"], label(entry)))
         if not self.dry_run:
@@ -199,19 +199,20 @@ class TraktRun:
         self.store.add_changes(self.run_id, changes)
         self._maybe_report()
 
-    def _settle_one(self, entry: dict) -> dict:
+    def _settle_one(self, entry: dict, count: bool = True) -> dict:
         row = {**describe(entry), "history_id": entry["id"], "watched_at": entry.get("watched_at"),
                "run_id": self.run_id}
         item = find_item(self.index, entry)
         if item is None:
-            self.counts["unmatched"] += 1
+            self.counts["unmatched"] += int(count)
             return {**row, "status": "unmatched", "reason": "not in the library (no item with"
                     " these ids)"}
         row["item_id"] = item.id
         if item.played:
-            self.counts["already_played"] += 1
+            self.counts["already_played"] += int(count)
             return {**row, "status": "already_played", "reason": None}
         if self.dry_run:
+            item.played = True  # in this run's index only: counted once, like a real mark
             self.counts["marked"] += 1
             return {**row, "status": "marked", "reason": "dry run: would mark"}
         try:

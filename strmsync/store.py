@@ -387,10 +387,13 @@ class Store:
 
     def latest_finished_runs(self) -> list[dict]:
         """Each job's newest finished real (not dry) run."""
-        return list(self.db.query(
+        rows = list(self.db.query(
             "SELECT r.* FROM runs r JOIN (SELECT job_id, max(id) AS id FROM runs WHERE"
             " dry_run = 0 AND status IN ('succeeded', 'partial', 'failed', 'cancelled')"
             " GROUP BY job_id) newest ON newest.id = r.id ORDER BY r.id DESC"))
+        for row in rows:
+            row["counts"] = json.loads(row.get("counts") or "null")
+        return rows
 
     def dismiss_run(self, run_id: int) -> None:
         """Take a failed run off "needs attention" (the run itself stays as it was)."""

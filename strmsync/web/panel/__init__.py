@@ -24,4 +24,5 @@ from strmsync.web.panel import (  # noqa: E402,F401 - registers routes
     servicelog,
     settings,
     sources,
+    trakt,
 )

@@ -10,6 +10,7 @@ from strmsync.web.panel.records import (
     job_overview,
     live_runs,
     recent_failures,
+    relink_needed,
     with_kinds,
 )
 
@@ -17,6 +18,7 @@ from strmsync.web.panel.records import (
 @panel.get("/")
 def dashboard():
     recent, total = get_store().runs(limit=12)
+    jobs = job_overview()
     return render_template("panel/dashboard.html", health=health_report(), live=live_runs(),
                            recent=with_kinds(recent), total=total, failures=recent_failures(),
-                           jobs=job_overview(), names=job_names())
+                           relink=relink_needed(jobs), jobs=jobs, names=job_names())

@@ -68,11 +68,28 @@ def size(nbytes: float | None) -> str:
 
 def run_kind(run: dict) -> str:
     """The kind of job a run belongs to (set by the view), else what its counts say."""
-    return run.get("kind") or ("mirror" if "uploaded" in (run.get("counts") or {}) else "strm")
+    if run.get("kind"):
+        return run["kind"]
+    counts = run.get("counts") or {}
+    return "mirror" if "uploaded" in counts else "trakt" if "fetched" in counts else "strm"
+
+
+def run_mode(run: dict) -> str:
+    """A run's mode as its kind names it (a mirror run has one; a trakt run syncs or
+    re-syncs in full)."""
+    kind = run_kind(run)
+    if kind == "mirror":
+        return "mirror"
+    if kind == "trakt":
+        return "full re-sync" if run.get("mode") == "full" else "sync"
+    return run.get("mode") or ""
 
 
 def changes(run: dict) -> int:
-    """How many files a finished run changed (or, dry, would change), whatever its kind."""
+    """How many files a finished run changed (or, dry, would change), whatever its kind; a
+    trakt run's changes are the items it marked played."""
+    if run_kind(run) == "trakt":
+        return int((run.get("counts") or {}).get("marked") or 0)
     if run_kind(run) == "mirror":
         counts = run.get("counts") or {}
         return sum(int(counts.get(name) or 0) for name in MIRROR_CHANGES)
@@ -84,4 +101,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(when=when, at=at, ago=ago, duration=duration, share=share,
                                  size=size, changes=changes)
     app.jinja_env.globals.update(version=__version__, access=lambda: g.get("access"),
-                                 run_kind=run_kind)
+                                 run_kind=run_kind, run_mode=run_mode)

@@ -25,10 +25,26 @@ from strmsync.web.panel.mirrorform import (
     mirror_values,
 )
 from strmsync.web.panel.records import job_overview, with_kinds
+from strmsync.web.panel.trakt import MODES as TRAKT_MODES
+from strmsync.web.panel.trakt import SYNC_MODE, link
+from strmsync.web.panel.traktform import (
+    TRAKT_FIELDS,
+    advanced_open,
+    trakt_form_values,
+    trakt_from_form,
+    trakt_job_values,
+)
 
 HISTORY = 30  # runs in the job page's chart
 MIRROR_MODE = "full"  # a mirror run lists both sides; its direction is an option
-JOB_KINDS = (("strm", "STRM tree"), ("mirror", "Mirror with an SMB share"))
+JOB_KINDS = (("strm", "STRM tree"), ("mirror", "Mirror with an SMB share"),
+             ("trakt", "Trakt → watched"))
+# Per kind: the posted form as an API body, as values to show again, the fields errors sit by.
+FORMS = {
+    "strm": (job_from_form, job_form_values, {*JOB_FIELDS, *option_names(), "then"}),
+    "mirror": (mirror_from_form, mirror_form_values, MIRROR_FIELDS),
+    "trakt": (trakt_from_form, trakt_form_values, TRAKT_FIELDS),
+}
 
 
 def job_or_404(job_id: int) -> dict:
@@ -43,7 +59,8 @@ def _kind(job: dict | None) -> str:
     """The kind of job a form is for: the job's own, else the one asked for (STRM)."""
     if job is not None:
         return job.get("kind") or "strm"
-    return "mirror" if request.values.get("kind") == "mirror" else "strm"
+    asked = request.values.get("kind")
+    return asked if asked in ("mirror", "trakt") else "strm"
 
 
 def _form(values: dict, errors: dict, job: dict | None = None, status: int = 200):
@@ -54,11 +71,13 @@ def _form(values: dict, errors: dict, job: dict | None = None, status: int = 200
     sources = [source for source in store.sources() if (source["kind"] == "smb")
                == (kind == "mirror")]
     others = [other for other in store.jobs() if job is None or other["id"] != job["id"]]
-    choices = MIRROR_CHOICES if kind == "mirror" else OPTION_CHOICES
+    choices = {"mirror": MIRROR_CHOICES, "trakt": {}}.get(kind, OPTION_CHOICES)
+    trakt = {"link": link(job) if job else None, "advanced": advanced_open(values, errors)} \
+        if kind == "trakt" else None
     return render_template("panel/job_form.html", values=values, errors=errors, job=job,
                            kind=kind, kinds=JOB_KINDS, sources=sources,
                            servers=store.servers(), options=option_names(), choices=choices,
-                           recent=recent, history=history, others=others,
+                           recent=recent, history=history, others=others, trakt=trakt,
                            next_runs=_preview(values.get("schedule", ""))), status
 
 
@@ -82,25 +101,26 @@ def _preview(schedule: str) -> list[str]:
 def _save(job: dict | None = None):
     """Validate and store the posted job; the form again, with errors, when it is wrong."""
     store = get_store()
-    mirror = _kind(job) == "mirror"
-    body = mirror_from_form(request.form) if mirror else job_from_form(request.form)
+    kind = _kind(job)
+    from_form, form_values, known = FORMS[kind]
+    body = from_form(request.form)
     try:
         values = validate_job(body, store, job)
         other = store.job(values["name"])
         if other is not None and (job is None or other["id"] != job["id"]):
             raise ConfigError(f"name: a job called {values['name']!r} exists")
     except ConfigError as exc:
-        known = MIRROR_FIELDS if mirror else {*JOB_FIELDS, *option_names(), "then"}
-        errors = place_errors(exc, known, job_field)
-        shown = mirror_form_values(request.form) if mirror else job_form_values(request.form)
-        return _form(shown, errors, job, 400)
+        return _form(form_values(request.form), place_errors(exc, known, job_field), job, 400)
     if job is None:
         job_id = store.add_job(values)
     else:
         job_id = job["id"]
         store.update_job(job_id, values)
-    store.set_job_servers(job_id, _server_ids())
+    if kind != "trakt":  # a trakt job's media server is its own field
+        store.set_job_servers(job_id, _server_ids())
     flash(f"Job {values['name']} saved.", "ok")
+    if kind != "strm":
+        return redirect(url_for("panel.job_edit", job_id=job_id))
     others = [other for other in store.jobs() if other["id"] != job_id]
     for warning in job_warnings(values, store.source(values["source_id"]), others):
         text = warning.partition(": ")[2]
@@ -117,10 +137,17 @@ def jobs():
 def job_new():
     if request.method == "POST":
         return _save()
+    kind = _kind(None)
+    if kind == "trakt":
+        if not get_store().servers():
+            flash("Add an Emby or Jellyfin server first: a Trakt job marks played on one.",
+                  "info")
+            return redirect(url_for("panel.server_new"))
+        return _form(trakt_job_values(None), {})
     if not get_store().sources():
         flash("Add a source first: a job copies from a source.", "info")
         return redirect(url_for("panel.source_new"))
-    if _kind(None) == "mirror":
+    if kind == "mirror":
         return _form(mirror_values(None), {})
     return _form({**job_values(None), "media_servers": []}, {})
 
@@ -132,6 +159,8 @@ def job_edit(job_id: int):
         return _save(job)
     if _kind(job) == "mirror":
         return _form(mirror_values(job), {}, job)
+    if _kind(job) == "trakt":
+        return _form(trakt_job_values(job), {}, job)
     return _form({**job_values(job), "media_servers": _linked_servers(job)}, {}, job)
 
 
@@ -151,6 +180,10 @@ def job_run(job_id: int):
         if mode != MIRROR_MODE:
             abort(400, "mode: a mirror run always lists both sides (its direction is the"
                        " job's mode option)")
+    elif _kind(job) == "trakt":
+        mode = request.form.get("mode") or SYNC_MODE
+        if mode not in TRAKT_MODES:
+            abort(400, "mode: incremental (Sync now) or full (Full re-sync)")
     else:
         mode = request.form.get("mode") or job["options"].get("strategy", "full")
     if mode not in STRATEGIES:

@@ -64,7 +64,10 @@ def recent_failures() -> list[dict]:
 
 
 def job_overview() -> list[dict]:
-    """Every job with its source's name, its last run and next scheduled runs."""
+    """Every job with its source's name, its last run and next scheduled runs (and a trakt
+    job's media server, user and link state)."""
+    from strmsync.web.panel.trakt import link
+
     store = get_store()
     sources = {source["id"]: source["name"] for source in store.sources()}
     out = []
@@ -72,14 +75,23 @@ def job_overview() -> list[dict]:
         history = with_kinds(store.runs(job["id"], limit=DASHBOARD_HISTORY)[0])
         out.append({**job, "source_name": sources.get(job["source_id"], "?"),
                     "last_run": history[0] if history else None, "history": history,
-                    "next_runs": next_runs(job["schedule"] or "", 1)})
+                    "next_runs": next_runs(job["schedule"] or "", 1),
+                    "trakt": link(job) if job.get("kind") == "trakt" else None})
     return out
+
+
+def relink_needed(jobs: list[dict]) -> list[dict]:
+    """The trakt jobs (of `job_overview`) Trakt no longer accepts: authorise them again."""
+    return [job for job in jobs
+            if (job.get("trakt") or {}).get("authorization") == "authorize again"]
 
 
 def final_progress(run: dict, kind: str = "strm") -> dict:
     """A finished run's counts shaped like live progress (for the same bar)."""
     if kind == "mirror":
         return final_mirror_progress(run)
+    if kind == "trakt":
+        return {**(run["counts"] or {}), "phase": "done", "elapsed_s": run["duration_s"]}
     return {"scanned": run["scanned"] or 0, "total": run["scanned"] or 0, "phase": "done",
             "rate": round((run["scanned"] or 0) / run["duration_s"], 1)
             if run["duration_s"] else None, "eta_s": None}

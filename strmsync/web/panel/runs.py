@@ -9,12 +9,14 @@ from strmsync.web.context import get_redis, get_store
 from strmsync.web.panel import panel
 from strmsync.web.panel.filters import run_kind
 from strmsync.web.panel.records import final_progress, job_names, run_progress, with_kinds
+from strmsync.web.panel.trakt import link, run_misses
 
 PER_PAGE = 25
 CHANGES_SHOWN = 500
 ACTIONS = {"strm": ("create", "update", "copy", "delete"),
            "mirror": ("upload", "download", "delete_local", "delete_remote", "conflict",
-                      "refused")}
+                      "refused"),
+           "trakt": ("marked", "already_played", "unmatched", "failed")}
 CONFLICTS = ("conflict", "refused")  # a mirror run's, shown in a section of their own
 LIVE = ("queued", *ACTIVE_STATUSES)
 
@@ -44,8 +46,9 @@ def runs():
 
 
 def grouped_changes(run_id: int, kind: str = "strm") -> dict:
-    """The run's first CHANGES_PAGE changes by action (create, update, copy, delete; or a
-    mirror's upload, download, delete_local, delete_remote, conflict, refused)."""
+    """The run's first CHANGES_PAGE changes by action (create, update, copy, delete; a
+    mirror's upload, download, delete_local, delete_remote, conflict, refused; a trakt
+    run's marked, already_played, unmatched, failed)."""
     groups = {action: [] for action in ACTIONS.get(kind, ())}
     for change in get_store().run_changes(run_id, CHANGES_PAGE):
         groups.setdefault(change["action"], []).append(change)
@@ -68,8 +71,13 @@ def run(run_id: int):
     progress = run_progress(row) if live else final_progress(row, kind)
     changes = grouped_changes(run_id, kind)
     conflicts = {action: changes.pop(action) for action in CONFLICTS if action in changes}
+    misses = {}
+    if kind == "trakt":
+        misses = run_misses(row, job, changes)
+        job = {**job, "trakt": link(job)} if job else None
     return render_template("panel/run.html", run=row, job=job, kind=kind,
                            progress=progress, live=live, changes=changes, conflicts=conflicts,
+                           misses=misses,
                            change_counts=get_store().change_counts(run_id),
                            loaded=CHANGES_PAGE, shown=CHANGES_SHOWN, log=_log(run_id, level),
                            level=level, levels=LEVELS)

@@ -66,9 +66,23 @@ function renderMirrorProgress(box, run) {
   setText(box, "[data-phase]", p.phase || run.status);
 }
 
+// A trakt run's bar: no total to go by, so its phase, what it read and marked, and time.
+function renderTraktProgress(box, run) {
+  const p = run.progress || {};
+  const finished = FINAL.includes(run.status) || p.phase === "done";
+  box.querySelector(".bar").classList.toggle("indeterminate", !finished && run.status === "running");
+  box.querySelector("[data-bar]").style.width = finished ? "100%" : "0%";
+  box.dataset.runStatus = run.status;
+  setText(box, "[data-fetched]", p.fetched || 0);
+  setText(box, "[data-marked]", p.marked || 0);
+  setText(box, "[data-elapsed]", duration(p.elapsed_s));
+  setText(box, "[data-phase]", p.phase || run.status);
+}
+
 // Progress bar: files done (of a total only when one is known), folders, rate, ETA, phase.
 function renderProgress(box, run) {
   if (box.dataset.kind === "mirror") return renderMirrorProgress(box, run);
+  if (box.dataset.kind === "trakt") return renderTraktProgress(box, run);
   const p = run.progress || {};
   const done = p.scanned || 0;
   const finished = FINAL.includes(run.status) || p.phase === "done";
@@ -222,6 +236,112 @@ function strmModeSwitch(select) {
   show();
 }
 
+// Trakt job form: the user list of the chosen media server, asked of the server each time
+// the choice changes; the chosen user's name goes along for display.
+function traktUsers(serverSelect, userSelect) {
+  const nameInput = document.querySelector("[data-trakt-user-name]");
+  const status = document.querySelector("[data-users-status]");
+  const keepName = () => {
+    const option = userSelect.selectedOptions[0];
+    nameInput.value = option && option.value ? option.dataset.name || option.textContent : "";
+  };
+  const load = async () => {
+    const wanted = userSelect.value;
+    if (!serverSelect.value) {
+      userSelect.replaceChildren(el("option", { value: "" }, "— choose a server first —"));
+      return;
+    }
+    status.textContent = "Asking the server for its users…";
+    status.className = "hint users-status";
+    const { ok, body } = await api(`/mediaservers/${serverSelect.value}/users`);
+    if (!ok) {
+      status.textContent = "✕ Could not list the users: " + (body.error || "the server did not answer");
+      status.className = "hint users-status bad";
+      return;
+    }
+    const users = body.users || [];
+    userSelect.replaceChildren(el("option", { value: "" }, users.length ? "— choose a user —" : "— no users —"),
+      ...users.map((user) => el("option", { value: user.id, "data-name": user.name }, user.name || user.id)));
+    userSelect.value = users.some((user) => user.id === wanted) ? wanted : "";
+    if (!userSelect.value && users.length === 1) userSelect.value = users[0].id;
+    status.textContent = users.length + (users.length === 1 ? " user" : " users") + " on this server.";
+    keepName();
+  };
+  serverSelect.addEventListener("change", load);
+  userSelect.addEventListener("change", keepName);
+  load();
+}
+
+// Trakt job page: Authorise asks for a device code, shows it with its link and a countdown,
+// and polls every 2 s until the user approved (or denied, or let it expire) on trakt.tv.
+function traktAuthorize(box) {
+  const path = box.dataset.traktLink;
+  const dialog = box.querySelector("[data-authorize-dialog]");
+  const FAILED = {
+    expired: "The code expired before it was entered on Trakt.",
+    denied: "The request was denied on Trakt.",
+    invalid: "Trakt did not recognise the code.",
+    used: "That code was already used.",
+    unauthorized: "Linking stopped before Trakt answered.",
+    "authorize again": "Trakt did not accept the link.",
+  };
+  let poller = null, clock = null, deadline = 0, linked = false;
+  const step = (name) => {
+    for (const part of dialog.querySelectorAll("[data-step]")) part.hidden = part.dataset.step !== name;
+  };
+  const stop = () => { clearTimeout(poller); clearInterval(clock); };
+  const fail = (text) => {
+    stop();
+    setText(dialog, "[data-failed-text]", "✕ " + text);
+    step("failed");
+  };
+  const tick = () => {
+    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    setText(dialog, "[data-countdown]", Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0"));
+  };
+  const settle = (answer) => {
+    if (answer.state === "authorized") {
+      stop();
+      linked = true;
+      step("authorized");
+    } else {
+      fail((FAILED[answer.state] || answer.state) + (answer.error ? " (" + answer.error + ")" : ""));
+    }
+  };
+  const poll = async () => {
+    const { ok, body } = await api(path);
+    if (ok && body.state !== "pending") return settle(body);
+    if (ok) deadline = Date.now() + body.expires_in * 1000;
+    poller = setTimeout(poll, 2000);
+  };
+  const start = async () => {
+    stop();
+    step("asking");
+    if (!dialog.open) dialog.showModal();
+    // A code still waiting (the dialog was closed meanwhile) is shown again, not replaced.
+    const now = await api(path);
+    const { ok, body } = now.ok && now.body.state === "pending" ? now
+      : await api(path, { method: "POST", body: "{}" });
+    if (!ok) return fail(body.error || "Trakt did not answer.");
+    const link = dialog.querySelector("[data-verification]");
+    link.href = body.verification_url;
+    link.textContent = body.verification_url.replace(/^https?:\/\//, "");
+    setText(dialog, "[data-user-code]", body.user_code);
+    deadline = Date.now() + body.expires_in * 1000;
+    tick();
+    clock = setInterval(tick, 1000);
+    step("pending");
+    poller = setTimeout(poll, 2000);
+  };
+  box.querySelector("[data-authorize]").addEventListener("click", start);
+  dialog.querySelector("[data-retry]").addEventListener("click", start);
+  dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    stop();
+    if (linked) location.reload();  // the page shows the new link state
+  });
+}
+
 function schedulePreview(input) {
   const list = document.querySelector("[data-next-runs]");
   let timer = null;
@@ -333,6 +453,11 @@ document.addEventListener("DOMContentLoaded", () => {
   if (kind) kindSwitch(kind);
   const mode = document.querySelector('[data-job-form] select[name="strm_mode"]');
   if (mode) strmModeSwitch(mode);
+  const traktServer = document.querySelector("[data-trakt-server]");
+  const traktUser = document.querySelector("[data-trakt-users]");
+  if (traktServer && traktUser) traktUsers(traktServer, traktUser);
+  const traktLink = document.querySelector("[data-trakt-link]");
+  if (traktLink) traktAuthorize(traktLink);
   const schedule = document.querySelector("[data-schedule-preview]");
   if (schedule) schedulePreview(schedule);
   for (const form of document.querySelectorAll("form[data-confirm]")) {

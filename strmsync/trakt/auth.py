@@ -7,6 +7,7 @@ state of a link being made lives in Redis (the device code sealed); the tokens i
 """
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 
@@ -35,12 +36,15 @@ def start(store: Store, conn: redis.Redis, job: dict) -> dict:
     with trakt_client(store, job) as client:
         code = client.device_code()
     expires_at = time.time() + code.expires_in
+    # Each start has its own nonce: a poller of an earlier code stops, and never writes over
+    # the state of this one.
+    nonce = secrets.token_hex(8)
     conn.hset(_key(job["id"]), mapping={
-        "state": "pending", "user_code": code.user_code,
+        "state": "pending", "nonce": nonce, "user_code": code.user_code,
         "verification_url": code.verification_url, "expires_at": f"{expires_at:.3f}",
         "interval": code.interval, "device": store.box.seal(code.device_code)})
     conn.expire(_key(job["id"]), int(code.expires_in) + 3600)
-    run_queue(conn).enqueue(POLL_TASK, job["id"], job_timeout=int(code.expires_in) + 120,
+    run_queue(conn).enqueue(POLL_TASK, job["id"], nonce, job_timeout=int(code.expires_in) + 120,
                             result_ttl=600, failure_ttl=3600,
                             description=f"authorise trakt job {job['id']}")
     log.info("job %s: Trakt device code issued; waiting for the user", job["name"])
@@ -74,7 +78,7 @@ def disconnect(store: Store, conn: redis.Redis, job: dict) -> None:
     TraktRecord(store, job["id"]).save_tokens(None)
 
 
-def poll_device(job_id: int) -> str:
+def poll_device(job_id: int, nonce: str = "") -> str:
     """RQ task: poll Trakt until the user answers or the code expires; the final state."""
     from strmsync.trakt.kind import trakt_client
 
@@ -83,15 +87,17 @@ def poll_device(job_id: int) -> str:
     try:
         raw = {k.decode(): v.decode() for k, v in conn.hgetall(_key(job_id)).items()}
         job = store.job(job_id)
-        if not raw or job is None or raw.get("state") != "pending":
+        if not raw or job is None or raw.get("state") != "pending" \
+                or raw.get("nonce", "") != nonce:
             return "gone"
         with trakt_client(store, job) as client:
             state, tokens = wait_for_approval(
                 client, store.box.open(raw["device"]), int(raw["interval"]),
-                float(raw["expires_at"]), still_wanted=lambda: _still_pending(conn, job_id))
+                float(raw["expires_at"]),
+                still_wanted=lambda: _still_pending(conn, job_id, nonce))
         if tokens is not None:
             TraktRecord(store, job_id).save_tokens(tokens.to_dict())
-        if state != "gone":
+        if state != "gone" and _still_pending(conn, job_id, nonce):
             conn.hset(_key(job_id), "state", state)
             conn.hdel(_key(job_id), "device")
         log.info("job %s: Trakt authorisation %s", job["name"], state)
@@ -100,8 +106,9 @@ def poll_device(job_id: int) -> str:
         store.close()
 
 
-def _still_pending(conn: redis.Redis, job_id: int) -> bool:
-    return conn.hget(_key(job_id), "state") == b"pending"
+def _still_pending(conn: redis.Redis, job_id: int, nonce: str) -> bool:
+    state, current = conn.hmget(_key(job_id), "state", "nonce")
+    return state == b"pending" and (current or b"").decode() == nonce
 
 
 def wait_for_approval(client, device_code: str, interval: int, expires_at: float,

@@ -9,6 +9,7 @@ from strmsync.store import Store
 from strmsync.trakt.options import TraktOptions
 from strmsync.trakt.record import AGAIN, TraktRecord
 from strmsync.trakt.sync import COUNTS, TraktParts, TraktRun
+from strmsync.validation import InvalidBody
 
 __all__ = ["COUNTS", "default_mode", "execute", "slots", "trakt_client"]
 BUDGET_WINDOW = 300.0
@@ -139,6 +140,8 @@ def trakt_values(given: dict, base: dict, errors: dict, store: Store) -> dict:
     try:
         stored_options = _stored_options(base) if base else {}
         options = TraktOptions.from_dict({**stored_options, **sent}).to_dict()
+    except InvalidBody as exc:
+        errors.update({f"options.{field}": problem for field, problem in exc.errors.items()})
     except ConfigError as exc:
         field, _, problem = str(exc).partition(": ")
         errors[f"options.{field}"] = problem

@@ -3,6 +3,7 @@
 from dataclasses import asdict, dataclass, fields
 
 from strmsync.errors import ConfigError
+from strmsync.validation import InvalidBody
 
 DEFAULT_API = "https://api.trakt.tv"
 
@@ -19,16 +20,19 @@ class TraktOptions:
     get_budget: int = 450
 
     def __post_init__(self):
+        problems = {}
         if not (self.movies or self.episodes):
-            raise ConfigError("movies: bring over movies, episodes or both")
+            problems["movies"] = "bring over movies, episodes or both"
         if not 0 <= self.overlap_days <= 365:
-            raise ConfigError("overlap_days: between 0 and 365")
+            problems["overlap_days"] = "between 0 and 365"
         if not 1 <= self.reconcile_days <= 365:
-            raise ConfigError("reconcile_days: between 1 and 365")
+            problems["reconcile_days"] = "between 1 and 365"
         if not str(self.api_url).startswith(("http://", "https://")):
-            raise ConfigError("api_url: must start with http:// or https://")
+            problems["api_url"] = "must start with http:// or https://"
         if not 10 <= self.get_budget <= 5000:
-            raise ConfigError("get_budget: between 10 and 5000 GETs per five minutes")
+            problems["get_budget"] = "between 10 and 5000 GETs per five minutes"
+        if problems:  # every one at once, as the forms show them
+            raise InvalidBody(problems)
         object.__setattr__(self, "api_url", str(self.api_url).rstrip("/"))
 
     @classmethod

@@ -86,6 +86,7 @@ class TraktRun:
         self.report, self.log = report, run_log or RunLog()
         self.record = TraktRecord(store, job["id"])
         self.counts = dict.fromkeys(COUNTS, 0)
+        self.failed_items: set[str] = set()  # marked in vain this run: not tried twice
         self.started = time.monotonic()
         self.phase = "starting"
         self._last_report = 0.0
@@ -190,7 +191,8 @@ class TraktRun:
                 continue
             self._check_cancel()
             row = self._settle_one(entry, count=source == "history")
-            if source == "reconcile" and row["status"] in ("unmatched", "already_played"):
+            if source == "reconcile" and row["status"] in ("unmatched", "already_played",
+                                                           "skipped"):
                 continue  # the history entries it stands for report those, not twice
             rows.append(row)
             changes.append((row["status"], row["type"], label(entry)))
@@ -208,6 +210,8 @@ class TraktRun:
             return {**row, "status": "unmatched", "reason": "not in the library (no item with"
                     " these ids)"}
         row["item_id"] = item.id
+        if item.id in self.failed_items:
+            return {**row, "status": "skipped", "reason": "failed earlier in this run"}
         if item.played:
             self.counts["already_played"] += int(count)
             return {**row, "status": "already_played", "reason": None}
@@ -220,6 +224,7 @@ class TraktRun:
                                    or datetime.now(timezone.utc))
         except (RetryableError, FatalError, ConfigError, FileError) as exc:
             self.counts["failed"] += 1
+            self.failed_items.add(item.id)
             self.log.warning("%s: could not mark played: %s", label(entry), exc)
             return {**row, "status": "failed", "reason": str(exc)}
         item.played = True  # a second play of it in the history counts as already played

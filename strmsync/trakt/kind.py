@@ -63,16 +63,20 @@ def execute(ctx: RunContext) -> str:
         store.start_run(run["id"], 0, "")
         store.finish_run(run["id"], "failed", {}, str(exc))
         return "failed"
+    from strmsync.mediaserver import make_session
+
+    session = make_session()  # one pool of connections to the media server for the run
     try:
-        parts = _parts(store, ctx.conn, job, client, server)
+        parts = _parts(store, ctx.conn, job, client, server, session)
         summary = TraktRun(store, run["id"], job, parts, options, run["mode"],
                            bool(run["dry_run"]), ctx.beat.cancel, ctx.report).execute()
     finally:
+        session.close()
         client_cm.__exit__(None, None, None)
     return summary.status
 
 
-def _parts(store: Store, conn, job: dict, client, server) -> TraktParts:
+def _parts(store: Store, conn, job: dict, client, server, session=None) -> TraktParts:
     from strmsync.mediaserver.library import ItemIndex, mark_played
     from strmsync.trakt.client import Tokens
     from strmsync.trakt.tokens import TokenKeeper
@@ -93,9 +97,9 @@ def _parts(store: Store, conn, job: dict, client, server) -> TraktParts:
 
     keeper = TokenKeeper(client, load, save, lock)
     return TraktParts(client, keeper, server, user_id,
-                      build_index=lambda: ItemIndex.build(server, user_id),
+                      build_index=lambda: ItemIndex.build(server, user_id, session=session),
                       mark_played=lambda item_id, when: mark_played(server, user_id, item_id,
-                                                                    when))
+                                                                    when, session=session))
 
 
 def _server(store: Store, job: dict):

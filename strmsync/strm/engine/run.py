@@ -160,7 +160,8 @@ class Run:
         stale = [run for run in self.store.runs_of_job(self.job.job_id, "running")
                  if run["id"] != self.run_id]
         for run in stale:
-            self.store.finish_run(run["id"], "failed", run, "interrupted: the process died")
+            counts = {name: run.get(name) or 0 for name in COUNTS}
+            self.store.finish_run(run["id"], "failed", counts, "interrupted: the process died")
         if stale and os.path.isdir(self.writer.root) and not self.dry_run:
             removed = self.writer.sweep_temp_files()
             self.log.warning("previous run was interrupted; removed %d temp file(s)", removed)

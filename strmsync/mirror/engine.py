@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
-from strmsync.errors import ConfigError, FatalError, NotFoundError, StrmsyncError
+from strmsync.errors import ConfigError, FatalError, NetworkError, NotFoundError, StrmsyncError
 from strmsync.mirror import detect, names
 from strmsync.mirror.localside import MARKER, TRASH, LocalSide, is_private
 from strmsync.mirror.options import MirrorOptions
@@ -65,6 +65,8 @@ class MirrorRun:
         self.snapshot = Snapshot(store, job["id"])
         self.listing_errors: dict[str, list[str]] = {"local": [], "remote": []}
         self.plan: list = []
+        self._pause_lock = threading.Lock()
+        self._paused_from = "execute"
         callback = progress.callback
 
         def report_and_log(snapshot: dict) -> None:
@@ -87,7 +89,7 @@ class MirrorRun:
         except Stopped:
             status, error = "cancelled", "stopped by the user"
             self.log.warning("stopped; what was done is kept, the next run goes on from there")
-        except (FatalError, ConfigError) as exc:
+        except (FatalError, ConfigError, NetworkError) as exc:
             error = str(exc)
             self.log.error("run failed: %s", exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run as failed
@@ -220,7 +222,9 @@ class MirrorRun:
                 f" files, more than {self.options.max_delete:.0%} of the {len(snapshot)} the"
                 " last sync left; nothing was changed (raise max_delete if this is wanted)")
         union = set(local) | set(remote)
-        self.progress.add(unchanged=len(union) - len({a.path for a in actions}))
+        # A "record" (on both sides and equal) moves nothing: the user sees it unchanged.
+        self.progress.add(unchanged=len(union) - len({a.path for a in actions
+                                                      if a.kind != "record"}))
         self.plan = actions
         self.progress.plan(sum(1 for a in actions if a.kind in ("upload", "download",
                                                                 "conflict")),
@@ -336,15 +340,20 @@ class MirrorRun:
             raise Stopped
         if not self.controls.paused.is_set():
             return
-        phase = self.progress.phase
-        self.progress.set_phase("paused")
-        self.log.info("paused")
+        with self._pause_lock:
+            # Every transfer thread pauses here; the first remembers the phase to go back to.
+            if self.progress.phase != "paused":
+                self._paused_from = self.progress.phase
+                self.progress.set_phase("paused")
+                self.log.info("paused")
         while self.controls.paused.is_set() and not self.controls.cancel.is_set():
             self.controls.cancel.wait(0.2)
         if self.controls.cancel.is_set():
             raise Stopped
-        self.log.info("resumed")
-        self.progress.set_phase(phase)
+        with self._pause_lock:
+            if self.progress.phase == "paused":
+                self.log.info("resumed")
+                self.progress.set_phase(self._paused_from)
 
     def _change(self, action: str, kind: str, path: str) -> None:
         self.store.add_changes(self.run_id, [(action, kind, path)])

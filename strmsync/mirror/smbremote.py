@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import smbclient
-from smbclient._io import SMBDirectoryIO
+from smbclient._io import SMBDirectoryIO, SMBRawIO
 from smbprotocol import exceptions as smbexc
 from smbprotocol.header import NtStatus
 from smbprotocol.open import (
@@ -137,7 +137,21 @@ def classify(exc: BaseException, where: str) -> Exception:
         return NetworkError(f"{where}: the server answered {_status_name(status)}")
     # No NT status: the transport failed (refused, reset, closed, timed out); smbprotocol
     # reports a failed connect as ValueError("Failed to connect to ...").
+    _forget_handles(exc)
     return NetworkError(f"{where}: cannot reach the server: {type(exc).__name__}: {exc}")
+
+
+def _forget_handles(exc: BaseException) -> None:
+    # A link that drops inside one of smbclient's compound requests (create, set info,
+    # close) leaves its handle marked open, and smbclient warns about it when it is
+    # collected; the handle died with the link, so forget it as _close does.
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            handle = getattr(value, "fd", None) if isinstance(value, SMBRawIO) else None
+            if handle is not None and handle.connected:
+                handle._connected = False
+        tb = tb.tb_next
 
 
 def _temp_name(name: str) -> str:
@@ -309,17 +323,21 @@ class SmbRemote:
     def upload(self, local_path: str, rel: str, mtime_ns: int,
                on_bytes: Callable[[int], None] | None = None,
                checkpoint: Callable[[], None] | None = None) -> int:
-        """Copy a local file to `rel` through a temp name; set its mtime; return bytes sent."""
+        """Copy a local file to a temp name, set its mtime, put it in place as `rel`, check
+        its size; return the bytes sent."""
         parent, name = posixpath.split(rel)
         self._makedirs(parent)
         temp = posixpath.join(parent, _temp_name(name))
         try:
             sent = self._send(local_path, temp, on_bytes, checkpoint)
+            # The mtime goes on the temp file, before the replace: a run killed between a
+            # replace and a later utime would leave the final name with the time of the
+            # upload, which the next run takes for a change on the share (a conflict).
+            smbclient.utime(self.target.unc(temp), ns=(mtime_ns, mtime_ns), **self._kw())
             smbclient.replace(self.target.unc(temp), self.target.unc(rel), **self._kw())
         except BaseException as exc:
             self._discard(temp)
             raise _unwrap(exc, self._where(rel)) from None
-        self._call(rel, smbclient.utime, self.target.unc(rel), ns=(mtime_ns, mtime_ns))
         written = self.stat(rel)
         if written is None or written.size != sent:
             raise ChangedUnderneath(f"{self._where(rel)}: size changed while uploading")

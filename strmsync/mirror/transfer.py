@@ -2,13 +2,14 @@
 written as soon as that file succeeds (DESIGN.md §8)."""
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
-from strmsync.errors import FatalError, FileError, NetworkError
+from strmsync.errors import FatalError, FileError, NetworkError, StrmsyncError
 from strmsync.mirror.detect import Action, Entry, conflict_name
 from strmsync.mirror.localside import LocalSide, trash_path
 from strmsync.mirror.progress import MirrorProgress
@@ -46,6 +47,7 @@ class Executor:
         self.record_change = record_change
         self.when = datetime.now().astimezone()
         self.day = time.strftime("%Y-%m-%d", time.gmtime())
+        self.unreachable = threading.Event()
 
     def run(self, actions: list[Action], concurrency: int) -> None:
         """Do every action; a fatal error or a stop ends the phase (what is done stays done)."""
@@ -73,8 +75,9 @@ class Executor:
                 self.progress.moved(file_done=True)
                 return
             except NetworkError as exc:
-                if attempt == self.attempts:
+                if attempt == self.attempts or self.unreachable.is_set():
                     self._failed(action, f"{exc} (tried {attempt} times; left for the next run)")
+                    self._stop_if_unreachable(exc)
                     return
                 self.log.warning("%s: %s; trying again", action.path, exc)
                 self._wait(min(2 ** attempt, 30))
@@ -87,9 +90,21 @@ class Executor:
                 self._failed(action, f"{exc.strerror}: {exc.filename}")
                 return
 
+    def _stop_if_unreachable(self, exc: NetworkError) -> None:
+        # A server that is gone fails every file alike: end the run once, rather than
+        # retry each file left with backoff (what was done is kept for the next run).
+        try:
+            self.sides.remote.check()
+        except NetworkError:
+            self.unreachable.set()
+            raise FatalError(f"the share cannot be reached: {exc}; what was done is kept,"
+                             " the rest is left for the next run") from None
+        except StrmsyncError:
+            pass
+
     def _wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.unreachable.is_set():
             self.checkpoint()
             time.sleep(0.1)
 

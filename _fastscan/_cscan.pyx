@@ -12,6 +12,7 @@ from _fastscan._pyscan import (  # noqa: F401 - the same objects make up this mo
     CMP_DIFFERENT, CMP_EQUAL, CMP_ERROR, CMP_MISSING, KIND_META, KIND_NONE, KIND_STRM,
     REPORT_DEPTH, REPORT_ERROR, REPORT_LOOP, STAT_BROKEN, TEMP_SUFFIX, UNKNOWN, PathEscape,
 )
+from _fastscan._pyscan import traverse
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport (
@@ -871,42 +872,57 @@ cdef object _root_key(bytes root):
     return (st.st_dev, st.st_ino)
 
 
-def walk(root, max_depth=25, report=None, stat_files=True):
-    """Yield `(dir_rel, files, subdirs)` depth-first; files are `(name, size, mtime_ns)`.
+def walk(root, max_depth=25, report=None, stat_files=True, workers=1):
+    """Yield `(dir_rel, files, subdirs)` for every folder; files are `(name, size, mtime_ns)`.
 
     Entries are sorted by name. Directories deeper than `max_depth`, symlink loops and
     unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
     With `stat_files=False` an entry the directory itself types as a regular file is not
     stat'ed: its size and mtime are UNKNOWN (every file's are, for one result shape).
+    With one worker folders come depth-first; with more, up to `workers` folders are
+    listed at once and each is yielded as soon as it is listed (mostly depth-first).
     """
     root_b = _fs_path(root) if type(root) is str else None
-    if root_b is None or type(max_depth) is not int:
-        yield from _pyscan.walk(root, max_depth, report, stat_files)
+    if root_b is None or type(max_depth) is not int or type(workers) is not int:
+        yield from _pyscan.walk(root, max_depth, report, stat_files, workers)
         return
-    cdef bint stat_all = stat_files
     if report is None:
         report = []
     top = _root_key(root_b)
     if type(top) is int:
         report.append((REPORT_ERROR, "", os.strerror(top)))
         return
-    stack = [("", root_b, 0, (top,))]
-    while stack:
-        rel, path, depth, ancestors = stack.pop()
-        listed = _list_dir(path, rel, report, stat_all)
+    # The pool, if any, is the twin's: each task is one _list_dir, whose readdir and
+    # fstatat loop runs without the GIL, so a Python scheduler costs little per folder.
+    yield from traverse(_Expand(max_depth, stat_files), ("", root_b, 0, (top,)), report,
+                        workers)
+
+
+cdef class _Expand:
+    """One folder of a walk: list it, check its subfolders for loops and depth."""
+
+    cdef object max_depth  # any int, as in the twin
+    cdef bint stat_files
+
+    def __cinit__(self, object max_depth, bint stat_files):
+        self.max_depth, self.stat_files = max_depth, stat_files
+
+    def __call__(self, tuple node):
+        rel, path, depth, ancestors = node
+        found = []
+        listed = _list_dir(path, rel, found, self.stat_files)
         if listed is None:
-            continue
+            return None, found, ()
         files, dirs = listed
         subdirs, children = [], []
         for name, name_b, key in dirs:
             child = f"{rel}/{name}" if rel else name
             if key in ancestors:
-                report.append((REPORT_LOOP, child, "symlink loop"))
+                found.append((REPORT_LOOP, child, "symlink loop"))
                 continue
             subdirs.append(name)
-            if depth + 1 > max_depth:
-                report.append((REPORT_DEPTH, child, f"deeper than {max_depth} levels"))
+            if depth + 1 > self.max_depth:
+                found.append((REPORT_DEPTH, child, f"deeper than {self.max_depth} levels"))
                 continue
             children.append((child, path + b"/" + name_b, depth + 1, ancestors + (key,)))
-        yield rel, files, subdirs
-        stack.extend(reversed(children))
+        return (rel, files, subdirs), found, children

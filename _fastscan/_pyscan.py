@@ -4,6 +4,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from urllib.parse import quote
 
 KIND_NONE, KIND_STRM, KIND_META = 0, 1, 2
@@ -229,13 +230,15 @@ def _discard(path: str) -> None:
 
 
 def walk(root: str, max_depth: int = 25, report: list | None = None,
-         stat_files: bool = True) -> Iterator[tuple]:
-    """Yield `(dir_rel, files, subdirs)` depth-first; files are `(name, size, mtime_ns)`.
+         stat_files: bool = True, workers: int = 1) -> Iterator[tuple]:
+    """Yield `(dir_rel, files, subdirs)` for every folder; files are `(name, size, mtime_ns)`.
 
     Entries are sorted by name. Directories deeper than `max_depth`, symlink loops and
     unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
     With `stat_files=False` an entry the directory itself types as a regular file is not
     stat'ed: its size and mtime are UNKNOWN (every file's are, for one result shape).
+    With one worker folders come depth-first; with more, up to `workers` folders are
+    listed at once and each is yielded as soon as it is listed (mostly depth-first).
     """
     if report is None:
         report = []
@@ -244,28 +247,71 @@ def walk(root: str, max_depth: int = 25, report: list | None = None,
     except OSError as exc:
         report.append((REPORT_ERROR, "", exc.strerror or str(exc)))
         return
-    stack = [("", 0, ((top.st_dev, top.st_ino),))]
-    while stack:
-        rel, depth, ancestors = stack.pop()
-        listed = _list_dir(root, rel, report, stat_files)
+
+    def expand(node: tuple) -> tuple:
+        rel, depth, ancestors = node
+        found: list = []
+        listed = _list_dir(root, rel, found, stat_files)
         if listed is None:
-            continue
+            return None, found, ()
         files, dirs = listed
-        subdirs = []
-        children = []
+        subdirs, children = [], []
         for name, st in dirs:
             child = f"{rel}/{name}" if rel else name
             key = (st.st_dev, st.st_ino)
             if key in ancestors:
-                report.append((REPORT_LOOP, child, "symlink loop"))
+                found.append((REPORT_LOOP, child, "symlink loop"))
                 continue
             subdirs.append(name)
             if depth + 1 > max_depth:
-                report.append((REPORT_DEPTH, child, f"deeper than {max_depth} levels"))
+                found.append((REPORT_DEPTH, child, f"deeper than {max_depth} levels"))
                 continue
             children.append((child, depth + 1, ancestors + (key,)))
-        yield rel, files, subdirs
-        stack.extend(reversed(children))
+        return (rel, files, subdirs), found, children
+
+    yield from traverse(expand, ("", 0, ((top.st_dev, top.st_ino),)), report, workers)
+
+
+def traverse(expand, start, report: list, workers: int) -> Iterator[tuple]:
+    """Run `expand(node) -> (listing or None, report entries, child nodes)` over a tree.
+
+    Shared by both builds' `walk`. One worker: inline and depth-first, no thread. More: a
+    pool lists up to `workers` folders at once (a FUSE mount answers each readdir after a
+    cloud round trip, and listdir, scandir and the compiled readdir loop release the GIL),
+    at most `2 * workers` submitted at a time, so memory holds a few listings and the
+    nodes still to visit, never the whole tree. Nodes are taken last in, first out: the
+    order stays close to depth-first and the frontier stays small. Report entries are
+    added here, in the caller's thread, as each listing is taken.
+    """
+    stack = [start]
+    if workers <= 1:
+        while stack:
+            listing, found, children = expand(stack.pop())
+            report.extend(found)
+            if listing is not None:
+                yield listing
+            stack.extend(reversed(children))
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="fastscan-walk")
+    running: set = set()
+    try:
+        while stack or running:
+            while stack and len(running) < 2 * workers:
+                running.add(pool.submit(expand, stack.pop()))
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                listing, found, children = future.result()
+                report.extend(found)
+                stack.extend(reversed(children))
+                # Refill before handing the listing over: the consumer may take a while.
+                while stack and len(running) < 2 * workers:
+                    running.add(pool.submit(expand, stack.pop()))
+                if listing is not None:
+                    yield listing
+    finally:
+        # A walk given up half-way (a cancelled run) leaves at most the folders being
+        # listed to finish on their own; none not yet started is listed.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _list_dir(root: str, rel: str, report: list, stat_files: bool):

@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -59,8 +61,13 @@ class EmbeddedRedis:
             started_here = self.server.redis_dir
             if started_here:
                 # The bundled redis-server is 6.2: SHUTDOWN takes SAVE, not NOW/FORCE (7.0+).
+                # A client of its own with no retries: the server hanging up is the answer,
+                # which the default client would take for a fault and retry for seconds.
+                once = redis.Redis(unix_socket_path=self.server.socket_file,
+                                   retry=Retry(NoBackoff(), 0), socket_timeout=30)
                 with contextlib.suppress(redis.RedisError):
-                    self.server.shutdown(save=True)
+                    once.shutdown(save=True)
+                once.close()
                 shutil.rmtree(started_here, ignore_errors=True)
             self.server = None
 

@@ -6,6 +6,7 @@ import pickle
 import stat
 import tempfile
 import threading
+import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 import _fastscan
 from _fastscan import _pyscan
+from tests.conftest import wait_for
 
 IMPLS = _fastscan.implementations()
 REQUIRED = os.environ.get("STRMSYNC_REQUIRE_EXTENSIONS") == "1"
@@ -467,13 +469,17 @@ def _as_nobody(fn, *args):
     return pickle.loads(data)
 
 
-def _walk_with_report(module, root, stat_files=True):
+def _walk_with_report(module, root, stat_files=True, workers=1):
     report = []
-    return list(module.walk(root, report=report, stat_files=stat_files)), report
+    walked = list(module.walk(root, report=report, stat_files=stat_files, workers=workers))
+    if workers == 1:
+        return walked, report
+    return sorted(walked), sorted(report)  # the order listings finish in is the pool's
 
 
+@pytest.mark.parametrize("workers", [1, 4])
 @pytest.mark.parametrize("stat_files", [True, False])
-def test_walk_reports_unreadable_directories(impl, stat_files):
+def test_walk_reports_unreadable_directories(impl, stat_files, workers):
     with tempfile.TemporaryDirectory() as base:
         os.chmod(base, 0o755)
         os.makedirs(f"{base}/locked/inner")
@@ -484,9 +490,10 @@ def test_walk_reports_unreadable_directories(impl, stat_files):
         os.chmod(f"{base}/listonly", stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         try:
             if os.geteuid() == 0:
-                walked, report = _as_nobody(_walk_with_report, impl, base, stat_files)
+                walked, report = _as_nobody(_walk_with_report, impl, base, stat_files,
+                                            workers)
             else:
-                walked, report = _walk_with_report(impl, base, stat_files)
+                walked, report = _walk_with_report(impl, base, stat_files, workers)
         finally:
             os.chmod(f"{base}/locked", 0o755)
             os.chmod(f"{base}/listonly", 0o755)
@@ -764,3 +771,95 @@ def test_walk_is_lazy_and_threads_do_not_interfere(cy, tmp_path):
     walker = cy.walk(str(tmp_path))
     assert next(walker)[0] == ""
     walker.close()
+
+
+# ----------------------------------------------------------------------------- walk, workers
+
+
+def _by_folder(walked):
+    return sorted(walked, key=lambda listing: listing[0])
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_walk_with_workers_lists_the_same_tree(impl, tmp_path, workers):
+    root = str(tmp_path)
+    _library(root)
+    for i in range(12):
+        _materialise(f"{root}/A/many{i:02d}", {"e.mkv": b"e" * i, "sub": {"f.nfo": b""}})
+    alone, together = [], []
+    one = list(impl.walk(root, 2, alone, stat_files=False))
+    many = list(impl.walk(root, 2, together, stat_files=False, workers=workers))
+    assert _by_folder(many) == one  # the one-worker walk is depth-first, sorted by name
+    assert sorted(together) == sorted(alone)
+    assert ("depth", "A/deeper/deepest", "deeper than 2 levels") in together
+
+
+@with_files
+@given(st.dictionaries(entry_names, trees, max_size=5), st.integers(0, 4), st.booleans(),
+       st.integers(2, 8))
+def test_walk_with_workers_agrees(cy, tree, max_depth, stat_files, workers):
+    with tempfile.TemporaryDirectory() as base:
+        _materialise(f"{base}/root", tree)
+        expected_report = []
+        expected = list(_pyscan.walk(f"{base}/root", max_depth, expected_report, stat_files))
+        for module in (_pyscan, cy):
+            report = []
+            walked = list(module.walk(f"{base}/root", max_depth, report, stat_files, workers))
+            assert _by_folder(walked) == _by_folder(expected)
+            assert sorted(report) == sorted(expected_report)
+
+
+def _slowed_walk(module, monkeypatch, delay):
+    """Make each folder of `module.walk` take `delay` s more; returns what it saw."""
+    seen = {"started": [], "running": 0, "most": 0}
+    lock = threading.Lock()
+    traverse = _pyscan.traverse
+
+    def slowed(expand, start, report, workers):
+        def slow_expand(node):
+            with lock:
+                seen["started"].append(node[0])
+                seen["running"] += 1
+                seen["most"] = max(seen["most"], seen["running"])
+            try:
+                time.sleep(delay)
+                return expand(node)
+            finally:
+                with lock:
+                    seen["running"] -= 1
+
+        return traverse(slow_expand, start, report, workers)
+
+    monkeypatch.setattr(module, "traverse", slowed)  # both builds' walk call it by this name
+    return seen
+
+
+def _walk_threads():
+    return [thread for thread in threading.enumerate()
+            if thread.name.startswith("fastscan-walk")]
+
+
+def test_walk_with_workers_lists_folders_at_once(impl, tmp_path, monkeypatch):
+    for i in range(24):
+        os.makedirs(tmp_path / f"d{i:02d}")
+    seen = _slowed_walk(impl, monkeypatch, 0.01)
+    assert len(list(impl.walk(str(tmp_path), workers=4))) == 25
+    assert 1 < seen["most"] <= 4
+    seen["most"] = 0
+    assert len(list(impl.walk(str(tmp_path)))) == 25
+    assert seen["most"] == 1
+
+
+def test_walk_given_up_half_way_lists_nothing_more(impl, tmp_path, monkeypatch):
+    for i in range(60):
+        os.makedirs(tmp_path / f"d{i:02d}" / "sub")
+    seen = _slowed_walk(impl, monkeypatch, 0.01)
+    walker = impl.walk(str(tmp_path), workers=4)
+    assert next(walker)[0] == ""
+    walker.close()
+    wait_for(lambda: not _walk_threads(), timeout=10)
+    # The root, then at most the folders already handed to the pool (2 × workers): none of
+    # those waiting was started, and nothing found by the ones running was queued.
+    assert len(seen["started"]) <= 1 + 2 * 4
+    with pytest.raises(StopIteration):
+        next(walker)

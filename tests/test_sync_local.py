@@ -177,6 +177,8 @@ def test_unusable_arguments_fail_clearly_and_write_nothing(cli, tmp_path, target
     assert result.code == 2 and "target: must not be inside the source" in result.err
     result = cli("sync", src, target, "--max-delete", "lots")
     assert result.code == 2 and "max_delete:" in result.err
+    result = cli("sync", src, target, "--list-concurrency", "0")
+    assert result.code == 2 and "list_concurrency: must be between 1 and 64" in result.err
     assert not target.exists() and not (src / "strm").exists()
 
 

@@ -46,8 +46,8 @@ def register(commands) -> None:
     p.add_argument("--qps", type=float, help="remote source: API requests per second"
                    " (default 0: no limit)")
     p.add_argument("--list-concurrency", type=int,
-                   help="remote source: API requests in flight at once (default: the"
-                        " --concurrency value if given, else 8)")
+                   help="folders listed at once (a remote source: API requests in flight;"
+                        " default: the --concurrency value if given, else 8)")
     p.add_argument("--dry-run", action="store_true", help="plan and report, write nothing")
     p.add_argument("--data", help="data directory (default: $STRMSYNC_DATA or XDG data dir)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the result")
@@ -73,6 +73,7 @@ def run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         source = remote.root if remote else os.path.realpath(args.source)
         if remote is None:
             check_roots(source, target)
+            _list_concurrency(args)  # checked here: a remote source's is checked with it
     except ConfigError as exc:
         print(f"strmsync sync: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -102,9 +103,11 @@ def _remote_source(args: argparse.Namespace) -> RemoteSource | None:
 
 def _list_concurrency(args: argparse.Namespace) -> int:
     # --concurrency is the run's file concurrency; unless told apart, the source gets it too.
-    if args.list_concurrency:
-        return args.list_concurrency
-    return int(args.concurrency) if args.concurrency else 8
+    if args.list_concurrency is None:
+        return int(args.concurrency) if args.concurrency else 8
+    if not 1 <= args.list_concurrency <= 64:
+        raise ConfigError("list_concurrency: must be between 1 and 64")
+    return args.list_concurrency
 
 
 def _source_record(store: Store, remote: RemoteSource | None, source: str,
@@ -121,9 +124,9 @@ def _source_record(store: Store, remote: RemoteSource | None, source: str,
     return {**store.source(source_id, one_shot=True), "secrets": remote.secrets}
 
 
-def _open_driver(record: dict, source: str, options: SyncOptions):
+def _open_driver(record: dict, source: str, options: SyncOptions, workers: int):
     if record["kind"] == "local":
-        return LocalDriver(source, options.mount_prefix, options.url_base)
+        return LocalDriver(source, options.mount_prefix, options.url_base, workers=workers)
     return open_remote(record, source, options.mount_prefix, options.url_base)
 
 
@@ -137,7 +140,7 @@ def _execute(store: Store, source: str, target: str, options: SyncOptions, args,
     bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-    driver = _open_driver(record, source, options)
+    driver = _open_driver(record, source, options, _list_concurrency(args))
     try:
         run = Run(store, run_id, JobSpec(job_id, target, options, f"sync into {target}"),
                   driver, options.strategy,

@@ -48,7 +48,8 @@ def open_driver(source: dict, source_root: str, options: SyncOptions,
     if kind == "local":
         fallback = _fallback(source, source_root, sources, limits)
         return LocalDriver(source_root, options.mount_prefix, options.url_base, fallback,
-                           download=options.meta_mode == "download")
+                           download=options.meta_mode == "download",
+                           workers=source.get("concurrency") or 8)
     if kind in ("openlist", "clouddrive2"):
         return open_remote(source, source_root, options.mount_prefix, options.url_base,
                            limits=limits)

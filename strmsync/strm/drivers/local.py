@@ -26,8 +26,9 @@ class LocalDriver:
     relist_pause = 0.0
 
     def __init__(self, root: str, mount_prefix: str = "", url_base: str = "",
-                 fallback: Driver | None = None, download: bool = False):
+                 fallback: Driver | None = None, download: bool = False, workers: int = 8):
         self.root = os.path.abspath(root)
+        self.workers = max(1, workers)
         self.mount_prefix = mount_prefix
         self.url_base = url_base
         # An API source for the same files: metadata comes from it when the mount fails
@@ -36,11 +37,12 @@ class LocalDriver:
         self.download = download and fallback is not None
 
     def listings(self, max_depth: int, report: ScanReport) -> Iterator[Listing]:
-        """Stream each folder's listing through `_fastscan.walk`."""
+        """Stream each folder's listing through `_fastscan.walk`, as each is listed."""
         if not os.path.isdir(self.root):
             raise FatalError(f"source: not a directory: {self.root}")
         raw: list = []
-        for rel, files, subdirs in _fastscan.walk(self.root, max_depth, raw, stat_files=False):
+        for rel, files, subdirs in _fastscan.walk(self.root, max_depth, raw, stat_files=False,
+                                                   workers=self.workers):
             self._sort_report(raw, report)
             yield Listing(rel, files, subdirs)
         self._sort_report(raw, report)

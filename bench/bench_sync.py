@@ -29,7 +29,10 @@ from measure import run_measured, tree_digest, warm_tree
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
-VARIANTS = ("compiled", "pure", "naive")
+VARIANTS = ("compiled", "pure", "naive", "floor")
+# The C floor of the issue (walk, read, compare, write the videos' .strm; one thread; no
+# metadata, no temp files, no database): built with `cc -O2`, never changed.
+FLOOR_SOURCE = os.path.join(os.path.dirname(REPO), "shared", "bench", "floor.c")
 STEPS = ("first", "noop", "change")
 URL_BASE = "http://openlist.local:5244/d/"
 # Given explicitly to all three variants so they classify files the same way.
@@ -57,6 +60,7 @@ class Bench:
         self.seed = args.seed
         self.concurrency = args.concurrency
         self.keep = args.keep
+        self.floor_source = args.floor
         os.makedirs(os.path.join(self.workdir, "logs"), exist_ok=True)
 
     # environments and commands -------------------------------------------------------------
@@ -74,6 +78,11 @@ class Bench:
 
     def command(self, variant: str, source: str, target: str, data: str) -> list:
         """The command line of one sync by `variant`."""
+        if variant == "floor":
+            # It chdirs while walking (fts without FTS_NOCHDIR): absolute paths only.
+            os.makedirs(target, exist_ok=True)
+            return [os.path.join(self.workdir, "floor"), os.path.abspath(source),
+                    os.path.abspath(target)]
         if variant == "naive":
             return [self.python, os.path.join(BENCH_DIR, "naive.py"), source, target,
                     "--url-base", URL_BASE, "--media-ext", MEDIA_EXTS, "--meta-ext", META_EXTS]
@@ -88,6 +97,8 @@ class Bench:
         """The `_fastscan` build a variant runs, or None and why it cannot run."""
         if variant == "naive":
             return "plain python", ""
+        if variant == "floor":
+            return self._build_floor()
         done = subprocess.run([self.python, "-m", "strmsync", "--version"], env=self.env(variant),
                               capture_output=True, text=True, check=False)
         found = re.search(r"_fastscan: (\w+)", done.stdout)
@@ -97,6 +108,15 @@ class Bench:
         if found.group(1) != variant:
             return None, f"asked for the {variant} build, got {found.group(1)}"
         return found.group(1), done.stdout.strip()
+
+    def _build_floor(self) -> tuple[str | None, str]:
+        if not os.path.exists(self.floor_source):
+            return None, f"{self.floor_source} not found"
+        done = subprocess.run(["cc", "-O2", "-o", os.path.join(self.workdir, "floor"),
+                               self.floor_source], capture_output=True, text=True, check=False)
+        if done.returncode:
+            return None, (done.stderr.strip().splitlines() or ["cc failed"])[-1]
+        return "C (cc -O2)", self.floor_source
 
     # the library ---------------------------------------------------------------------------
 
@@ -134,9 +154,10 @@ class Bench:
             log = os.path.join(self.workdir, "logs",
                                f"{variant}-{scenario.library.n}-r{round_no}-{step}")
             measured = self._step(variant, step, scenario, scratch, log)
-            tree = tree_digest(f"{scratch}/target") if os.path.isdir(f"{scratch}/target") else None
+            tree = tree_digest(f"{scratch}/target") \
+                if variant != "floor" and os.path.isdir(f"{scratch}/target") else None
             records.append(step_record(variant, build, step, scenario, measured, round_no, tree))
-        if variant != "naive":
+        if variant not in ("naive", "floor"):
             records[-1]["manifest"] = self._probe_manifest(f"{scratch}/data", variant,
                                                            scenario.library.n)
         if not self.keep:
@@ -187,6 +208,8 @@ def expected_counts(library: lib.Library, change: lib.Change, step: str) -> dict
 def step_record(variant: str, build: str, step: str, scenario: Scenario, measured,
                 round_no: int, tree: dict | None) -> dict:
     """The JSON record of one timed step, with its check against the expected counts."""
+    if variant == "floor":
+        return floor_record(build, step, scenario, measured, round_no)
     result = measured.result or {}
     counts = {key: result.get(key) for key in COUNT_KEYS}
     want = expected_counts(scenario.library, scenario.change, step)
@@ -207,6 +230,29 @@ def step_record(variant: str, build: str, step: str, scenario: Scenario, measure
             "exit_code": measured.exit_code,
             "status": result.get("status"), "counts": counts, "problems": problems,
             "tree": tree}
+
+
+def floor_record(build: str, step: str, scenario: Scenario, measured, round_no: int) -> dict:
+    """The record of one floor step: it writes only video `.strm` files (its own text), so
+    only its exit code and its no-op (nothing written) are checked."""
+    found = re.search(r"written=(\d+) skipped=(\d+)", _read(measured.log_path + ".out"))
+    written, skipped = (int(found.group(1)), int(found.group(2))) if found else (None, None)
+    problems = [] if found and not measured.exit_code else [
+        f"exit {measured.exit_code}, no counts; stderr: {measured.stderr_tail}"]
+    if step == "noop" and written:
+        problems.append(f"no-op wrote {written} file(s)")
+    return {"n": scenario.library.n, "round": round_no, "variant": "floor", "build": build,
+            "step": step, "wall_s": measured.wall_s, "reported_s": None,
+            # Below the launcher's own peak: a few MiB, not measurable this way.
+            "peak_rss_kb": measured.peak_rss_kb, "launcher_rss_kb": measured.floor_kb,
+            "exit_code": measured.exit_code, "status": "succeeded" if not problems else "failed",
+            "counts": {"written": written, "skipped": skipped}, "problems": problems,
+            "tree": None}
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
 
 
 def bench_size(bench: Bench, n: int, builds: dict, repeat: int) -> dict:
@@ -276,6 +322,7 @@ def parse_args(argv: list | None = None) -> argparse.Namespace:
                         help="keep the targets (and a temp work dir) after timing")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the children")
     parser.add_argument("--out", help="write the JSON results here")
+    parser.add_argument("--floor", default=FLOOR_SOURCE, help="the C floor's source file")
     return parser.parse_args(argv)
 
 

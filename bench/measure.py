@@ -20,6 +20,7 @@ class Measurement:
     result: dict | None  # the JSON object it printed last, if any
     stderr_tail: str
     floor_kb: int  # the launcher's own peak: a child's peak at or below it is not its own
+    log_path: str = ""  # its output is in log_path.out and log_path.err
 
     @property
     def peak_rss_mb(self) -> float:
@@ -42,7 +43,7 @@ def run_measured(argv: list, env: dict, log_path: str) -> Measurement:
         usage = json.load(fh)
     return Measurement(round(usage["wall_s"], 3), usage["peak_rss_kb"], usage["exit_code"],
                        _last_json(log_path + ".out"), _tail(log_path + ".err"),
-                       usage["floor_kb"])
+                       usage["floor_kb"], log_path)
 
 
 def _last_json(path: str) -> dict | None:

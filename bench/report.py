@@ -4,6 +4,7 @@ import statistics
 
 COMPARED = ("compiled", "pure")
 NOOP_TARGET = 2.0  # the no-op resync must be at least this many times faster than naive
+FLOOR_TARGET = 2.0  # issue 16: no-op and first sync within this many times the C floor
 
 
 def summarise(sizes: list) -> dict:
@@ -20,6 +21,8 @@ def _summarise_size(size: dict) -> dict:
     steps = _medians(records)
     trees = {}
     for record in records:
+        if record["variant"] == "floor":
+            continue  # its own text, videos only: not the same tree by design
         trees.setdefault(record["step"], set()).add(
             record["tree"]["sha256"] if record["tree"] else None)
     problems = [f"N={n} {r['variant']} {r['step']} (round {r['round']}): {problem}"
@@ -27,6 +30,7 @@ def _summarise_size(size: dict) -> dict:
     problems += [f"N={n} {step}: target trees differ between variants or rounds"
                  for step, digests in trees.items() if len(digests) > 1]
     return {"n": n, "steps": steps, "ratios": _ratios(steps),
+            "floor_ratios": _ratios(steps, "floor"),
             "trees_identical": {step: len(digests) == 1 for step, digests in trees.items()},
             "problems": problems}
 
@@ -53,12 +57,12 @@ def _lookup(steps: list, variant: str, step: str) -> dict | None:
     return next((s for s in steps if s["variant"] == variant and s["step"] == step), None)
 
 
-def _ratios(steps: list) -> dict:
-    """Wall time of each strmsync variant divided by naive's, per step."""
+def _ratios(steps: list, against: str = "naive") -> dict:
+    """Wall time of each strmsync variant divided by naive's (or the floor's), per step."""
     ratios: dict = {}
     for variant in COMPARED:
         for step in ("first", "noop", "change"):
-            mine, naive = _lookup(steps, variant, step), _lookup(steps, "naive", step)
+            mine, naive = _lookup(steps, variant, step), _lookup(steps, against, step)
             if mine and naive and mine["wall_s"]:
                 ratios.setdefault(variant, {})[step] = round(mine["wall_s"] / naive["wall_s"], 3)
     return ratios
@@ -71,9 +75,14 @@ def _targets(size: dict) -> dict:
         return {"n": size["n"], "measured": False,
                 "why": "compiled build unavailable: targets not measured"}
     noop_speedup, first_speedup = 1 / ratios["noop"], 1 / ratios["first"]
-    return {"n": size["n"], "measured": True,
-            "noop_speedup": round(noop_speedup, 2), "noop_ok": noop_speedup >= NOOP_TARGET,
-            "first_speedup": round(first_speedup, 2), "first_ok": first_speedup > 1}
+    out = {"n": size["n"], "measured": True,
+           "noop_speedup": round(noop_speedup, 2), "noop_ok": noop_speedup >= NOOP_TARGET,
+           "first_speedup": round(first_speedup, 2), "first_ok": first_speedup > 1}
+    floor = size["floor_ratios"].get("compiled")
+    if floor:
+        out.update(noop_floor=floor["noop"], noop_floor_ok=floor["noop"] <= FLOOR_TARGET,
+                   first_floor=floor["first"], first_floor_ok=floor["first"] <= FLOOR_TARGET)
+    return out
 
 
 def _memory(sizes: list, per_size: list) -> dict:
@@ -155,6 +164,11 @@ def _size_lines(size: dict, facts: dict) -> list:
         for variant, ratios in facts["ratios"].items():
             lines.append(f"  {variant:<9}" + "  ".join(
                 f"{step} {ratio:.2f} ({_speed(ratio)})" for step, ratio in ratios.items()))
+    if facts.get("floor_ratios"):
+        lines.append("wall time ÷ the C floor's (it writes only the videos' .strm, in place):")
+        for variant, ratios in facts["floor_ratios"].items():
+            lines.append(f"  {variant:<9}" + "  ".join(
+                f"{step} {ratio:.2f}" for step, ratio in ratios.items()))
     return lines
 
 
@@ -171,7 +185,12 @@ def _target_lines(targets: dict) -> list:
             f"  no-op resync ≥ {NOOP_TARGET:g}× faster than naive: {verdict[targets['noop_ok']]}"
             f" ({targets['noop_speedup']:.2f}×)",
             f"  first sync faster than naive:        {verdict[targets['first_ok']]}"
-            f" ({targets['first_speedup']:.2f}×)"]
+            f" ({targets['first_speedup']:.2f}×)"] + ([
+            f"  no-op resync ≤ {FLOOR_TARGET:g}× the C floor:      "
+            f"{verdict[targets['noop_floor_ok']]} ({targets['noop_floor']:.2f}×)",
+            f"  first sync ≤ {FLOOR_TARGET:g}× the C floor:        "
+            f"{verdict[targets['first_floor_ok']]} ({targets['first_floor']:.2f}×)"]
+            if "noop_floor" in targets else [])
 
 
 def _memory_lines(memory: dict) -> list:

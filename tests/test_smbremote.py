@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from strmsync.errors import ChangedUnderneath, NetworkError, NotFoundError, PermissionRefused
-from strmsync.mirror.smbremote import TEMP_PREFIX, RemoteFile, SmbRemote, SmbTarget
+from strmsync.mirror.smbremote import LIST_BUFFER, TEMP_PREFIX, RemoteFile, SmbRemote, SmbTarget
+from tests.standins.tcpcount import CountingProxy
 
 MTIME = 1_600_000_000_123_456_789  # SMB keeps 100 ns ticks: ...789 comes back as ...700
 
@@ -73,6 +75,42 @@ def test_scan_reports_every_file_with_size_and_mtime(smb_share, remote):
         assert entry.size == on_disk.st_size
         assert entry.mtime_ns == smb_ns(on_disk.st_mtime_ns)
     assert found["Movies/A (2020)/a.nfo"].mtime_ns == 1_500_000_000_000_000_000
+
+
+def test_a_folder_bigger_than_one_listing_answer_is_listed_completely(smb_share, remote):
+    names = {f"Season 01/Some Long Show Name - S01E{i:04d} - An Episode Title.nfo": i
+             for i in range(1200)}
+    for rel, size in names.items():
+        write(smb_share.dir / rel, b"x" * size)
+    write(smb_share.dir / "small/one.nfo", b"1")
+    assert len(names) * 2 * 60 > 2 * LIST_BUFFER  # needs several answers
+
+    found, errors = scan_all(remote)
+
+    assert errors == []
+    assert {rel: f.size for rel, f in found.items()} == {**names, "small/one.nfo": 1}
+
+
+def test_threads_listing_and_uploading_at_once_share_one_connection(smb_share, tmp_path):
+    files = {f"Dir{i % 5}/f{i}.nfo": os.urandom(1000 + i) for i in range(40)}
+    for rel, data in files.items():
+        write(tmp_path / rel, data)
+    for i in range(30):
+        write(smb_share.dir / f"old{i}/a/b.nfo", b"b")
+    server = smb_share.server
+
+    with CountingProxy(server.host, server.port) as proxy, \
+            SmbRemote(smb_share.target(port=proxy.port)) as remote, ThreadPoolExecutor(8) as pool:
+        listed = pool.submit(scan_all, remote)
+        sent = list(pool.map(lambda rel: remote.upload(str(tmp_path / rel), rel, MTIME), files))
+        found, errors = listed.result()
+        assert proxy.accepted == 1
+        assert len(scan_all(remote)[0]) == 30 + len(files)
+
+    assert errors == [] and len(found) >= 30
+    assert sent == [len(data) for data in files.values()]
+    for rel, data in files.items():
+        assert (smb_share.dir / rel).read_bytes() == data
 
 
 def test_scan_skips_what_skip_says_and_hides_temp_files(smb_share, remote):
@@ -266,6 +304,25 @@ def test_nothing_listening_is_a_network_error(smb_share):
             remote.check()
         with pytest.raises(NetworkError):
             remote.upload(__file__, "x.py", MTIME)
+
+
+def test_a_reply_that_never_comes_is_a_network_error_after_the_timeout(smb_share):
+    write(smb_share.dir / "a.nfo", b"a")
+    server = smb_share.server
+    with CountingProxy(server.host, server.port) as proxy, \
+            SmbRemote(smb_share.target(port=proxy.port, timeout=2)) as remote:
+        assert remote.stat("a.nfo").size == 1
+        proxy.losing_replies.set()
+        started = time.monotonic()
+        with pytest.raises(NetworkError):
+            remote.stat("a.nfo")
+        found, errors = scan_all(remote)
+        assert time.monotonic() - started < 15
+        assert found == {} and [type(exc) for _, exc in errors] == [NetworkError]
+
+        proxy.losing_replies.clear()  # the next call connects again
+        assert remote.stat("a.nfo").size == 1
+        assert proxy.accepted == 3
 
 
 def test_a_server_killed_mid_scan_is_a_network_error(smb_share, remote):

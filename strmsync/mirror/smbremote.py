@@ -6,22 +6,35 @@ import contextlib
 import logging
 import os
 import posixpath
+import queue
 import secrets
 import struct
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import smbclient
 from smbclient._io import SMBDirectoryIO, SMBRawIO
+from smbclient._pool import ClientConfig, get_smb_tree
 from smbprotocol import exceptions as smbexc
+from smbprotocol.connection import Connection
+from smbprotocol.file_info import FileAttributes
 from smbprotocol.header import NtStatus
 from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
     FileInformationClass,
+    FilePipePrinterAccessMask,
+    ImpersonationLevel,
+    Open,
     QueryDirectoryFlags,
+    ShareAccess,
     SMB2QueryDirectoryResponse,
 )
+from smbprotocol.session import Session
+from smbprotocol.tree import TreeConnect
 
 from strmsync.errors import (
     ChangedUnderneath,
@@ -38,6 +51,15 @@ log = logging.getLogger(__name__)
 TEMP_PREFIX = ".strmsync-part-"
 CHUNK = 1024 * 1024
 LIST_THREADS = 4
+# One QUERY_DIRECTORY answer of up to 64 KiB costs one credit (MS-SMB2 3.1.5.2) and holds
+# ~500 entries of typical media names: a title folder in one CREATE+QUERY+CLOSE round trip.
+LIST_BUFFER = 65536
+# The largest entry: the fixed part, a 255-unit name, alignment. An answer within this of
+# the buffer's end may have left entries out; such a folder is listed again in full.
+_LARGEST_ENTRY = 80 + 2 * 255 + 8
+# Credits asked for once the session is up: every thread's requests share one connection
+# and a 1 MiB read or write is charged 16 (32 threads at most, DESIGN.md §8).
+CREDITS = 512
 # FILETIME counts 100 ns ticks since 1601-01-01; this is the Unix epoch in those ticks.
 _EPOCH_FILETIME = 116444736000000000
 # FILE_ID_FULL_DIR_INFORMATION (MS-FSCC 2.4.18): next offset, index, 4 times, end of file,
@@ -179,14 +201,28 @@ def _parse_entries(buffer: bytes) -> Iterator[tuple[str, bool, int, int]]:
         offset += next_offset
 
 
+class _OneConnection(dict):
+    """The connection cache handed to smbclient: every lookup gets the remote's one
+    connection, made (or made again after it dropped) under the remote's lock."""
+
+    # smbclient's register_session does an unlocked get-or-create on the cache it is given
+    # (DESIGN.md §8); answering every get with a live, logged-on connection means it never
+    # creates one, so threads share the connection without racing to set it up.
+    def __init__(self, connect: Callable[[], Connection]):
+        super().__init__()
+        self._connect = connect
+
+    def get(self, key, default=None):
+        return self._connect()
+
+
 class SmbRemote:
-    """A session with one SmbTarget, usable from many threads; close() drops every connection."""
+    """One connection to one SmbTarget, shared by many threads; close() drops it."""
 
     def __init__(self, target: SmbTarget):
         self.target = target
-        self._local = threading.local()
-        self._caches: list[dict] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._cache = _OneConnection(self._connection)
         self._known_dirs: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
@@ -201,28 +237,55 @@ class SmbRemote:
         return f"SmbRemote({self.target.label()})"
 
     def close(self) -> None:
-        """Stop the listing threads and close every connection this remote opened."""
+        """Stop the listing threads and close the connection."""
         with self._lock:
             pool, self._pool = self._pool, None
-            caches, self._caches = self._caches, []
             self._closed = True
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        for cache in caches:
-            smbclient.reset_connection_cache(fail_on_error=False, connection_cache=cache)
+        with self._lock:
+            smbclient.reset_connection_cache(fail_on_error=False, connection_cache=self._cache)
+
+    def _user(self) -> str | None:
+        t = self.target
+        return (f"{t.domain}\\{t.username}" if t.domain and t.username else t.username) or None
 
     def _kw(self) -> dict:
-        # A connection cache per thread: register_session's get-or-create is not locked.
-        cache = getattr(self._local, "cache", None)
-        if cache is None:
-            cache = self._local.cache = {}
-            with self._lock:
-                self._caches.append(cache)
         t = self.target
-        user = f"{t.domain}\\{t.username}" if t.domain and t.username else t.username
-        return {"port": t.port, "connection_cache": cache, "username": user or None,
+        return {"port": t.port, "connection_cache": self._cache, "username": self._user(),
                 "password": t.password or None, "encrypt": t.encrypt,
                 "connection_timeout": t.timeout}
+
+    def _connection(self) -> Connection:
+        with self._lock:
+            if self._closed:
+                raise NetworkError(f"{self._where()}: this connection is closed")
+            key = f"{self.target.host.lower()}:{self.target.port}"
+            connection = dict.get(self._cache, key)
+            if connection is None or not connection.transport.connected:
+                dict.__setitem__(self._cache, key, self._connect())
+            return dict.__getitem__(self._cache, key)
+
+    def _connect(self) -> Connection:
+        t = self.target
+        # A client GUID of its own: Samba hands a new connection with a GUID it already
+        # serves to that smbd process (multichannel), which then granted it no credits and
+        # never answered its SESSION_SETUP (the hang in bench/README.md).
+        connection = Connection(uuid.uuid4(), t.host, t.port, require_signing=True)
+        connection.connect(timeout=t.timeout)
+        _answer_within(connection, t.timeout)
+        try:
+            session = Session(connection, username=self._user(), password=t.password or None,
+                              require_encryption=t.encrypt,
+                              auth_protocol=ClientConfig().auth_protocol)
+            session.connect()
+            connection.echo(sid=session.session_id, timeout=t.timeout, credit_request=CREDITS)
+            TreeConnect(session, rf"\\{t.host}\{t.share}").connect(
+                require_secure_negotiate=ClientConfig().require_secure_negotiate)
+        except BaseException:
+            connection.disconnect(close=False)
+            raise
+        return connection
 
     def _where(self, rel: str = "") -> str:
         return f"{self.target.label()}/{rel}" if rel else self.target.label()
@@ -255,7 +318,15 @@ class SmbRemote:
     # --- listing -------------------------------------------------------------------------
 
     def _list(self, rel_dir: str) -> list[tuple[str, bool, int, int]]:
-        """Every entry of one folder, listed with QUERY_DIRECTORY and no stat per entry."""
+        """Every entry of one folder, in one round trip when it fits one answer."""
+        tree, path = get_smb_tree(self.target.unc(rel_dir), **self._kw())
+        buffer = _list_compound(Open(tree, path), self.target.timeout)
+        if len(buffer) > LIST_BUFFER - _LARGEST_ENTRY:
+            return self._list_in_parts(rel_dir)
+        return list(_parse_entries(buffer)) if buffer else []
+
+    def _list_in_parts(self, rel_dir: str) -> list[tuple[str, bool, int, int]]:
+        """Every entry of a folder too big for one answer: open, query until done, close."""
         found: list[tuple[str, bool, int, int]] = []
         folder = SMBDirectoryIO(self.target.unc(rel_dir), share_access="rwd", **self._kw())
         folder.open()
@@ -265,7 +336,7 @@ class SmbRemote:
             while True:
                 query, _ = smb_open.query_directory(
                     "*", FileInformationClass.FILE_ID_FULL_DIRECTORY_INFORMATION,
-                    flags=flags, send=False)
+                    flags=flags, max_output=LIST_BUFFER, send=False)
                 tree = smb_open.tree_connect
                 request = smb_open.connection.send(
                     query, tree.session.session_id, tree.tree_connect_id)
@@ -293,30 +364,45 @@ class SmbRemote:
             return self._pool
 
     def scan(self, on_error: Callable[[str, Exception], None],
-             skip: Callable[[str], bool] | None = None) -> Iterator[RemoteFile]:
-        """Every file under the target folder, yielded folder by folder as listings arrive."""
+             skip: Callable[[str], bool] | None = None, folder: str = "") -> Iterator[RemoteFile]:
+        """Every file under `folder` (the target folder by default), with paths relative to
+        the target folder, yielded folder by folder as listings arrive."""
         pool = self._listing_pool()
-        pending: set[Future] = {pool.submit(self._list_safely, "")}
+        # Workers hand each listing over through a queue: waiting on the set of pending
+        # futures instead locks every one of them on each wake-up (bench/README.md).
+        results: queue.SimpleQueue = queue.SimpleQueue()
+        futures: list[Future] = []
+        where = self._where()
+
+        def submit(rel_dir: str) -> None:
+            future = pool.submit(self._list_safely, rel_dir)
+            future.add_done_callback(lambda done: results.put(_listing(done, rel_dir, where)))
+            futures.append(future)
+
+        submit(folder)
+        pending = 1
         try:
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    rel_dir, entries, error = future.result()
-                    if error is not None:
-                        on_error(rel_dir, error)
+                rel_dir, entries, error = results.get()
+                pending -= 1
+                if error is not None:
+                    on_error(rel_dir, error)
+                    continue
+                prefix = f"{rel_dir}/" if rel_dir else ""
+                for name, is_dir, size, mtime_ns in entries:
+                    rel = prefix + name
+                    if name.startswith(TEMP_PREFIX) or (skip is not None and skip(rel)):
                         continue
-                    for name, is_dir, size, mtime_ns in entries:
-                        rel = f"{rel_dir}/{name}" if rel_dir else name
-                        if name.startswith(TEMP_PREFIX) or (skip is not None and skip(rel)):
-                            continue
-                        if is_dir:
-                            pending.add(pool.submit(self._list_safely, rel))
-                        else:
-                            yield RemoteFile(rel, size, mtime_ns)
+                    if is_dir:
+                        submit(rel)
+                        pending += 1
+                    else:
+                        yield RemoteFile(rel, size, mtime_ns)
         finally:
-            for future in pending:
-                future.cancel()
-            wait(pending)
+            if pending:
+                for future in futures:
+                    future.cancel()
+                wait(futures)
 
     # --- transfers -----------------------------------------------------------------------
 
@@ -453,6 +539,78 @@ class SmbRemote:
             return self._call("", smbclient.stat_volume, self.target.unc()).caller_available_size
         except (ChangedUnderneath, NetworkError):
             return None
+
+
+def _listing(future: Future, rel_dir: str, where: str) -> tuple:
+    """What a listing worker's future holds, or why there is nothing (stopped, crashed)."""
+    if future.cancelled():
+        return rel_dir, None, NetworkError(f"{where}: the connection was closed")
+    if future.exception() is not None:
+        return rel_dir, None, classify(future.exception(), f"{where}/{rel_dir}")
+    return future.result()
+
+
+_DIR_READ = (FilePipePrinterAccessMask.FILE_READ_DATA
+             | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
+             | FilePipePrinterAccessMask.FILE_READ_EA)
+_SHARE_ALL = (ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE
+              | ShareAccess.FILE_SHARE_DELETE)
+# QUERY_DIRECTORY response (MS-SMB2 2.2.34) after its structure size: the buffer's offset
+# from the start of the SMB2 header (64 bytes), and its length.
+_QUERY_ANSWER = struct.Struct("<HI")
+_HEADER = 64
+
+
+def _list_compound(smb_open: Open, timeout: float) -> bytes:
+    """The raw QUERY_DIRECTORY buffer of a folder, from one related CREATE + QUERY + CLOSE."""
+    # One round trip and three requests instead of four round trips; the buffer is parsed
+    # with struct, not smbprotocol's Structure classes (the cost of a no-op, bench/README.md).
+    create, _ = smb_open.create(
+        ImpersonationLevel.Impersonation, _DIR_READ, FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+        _SHARE_ALL, CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE, send=False)
+    query, _ = smb_open.query_directory(
+        "*", FileInformationClass.FILE_ID_FULL_DIRECTORY_INFORMATION,
+        flags=QueryDirectoryFlags.SMB2_RESTART_SCANS, max_output=LIST_BUFFER, send=False)
+    close, _ = smb_open.close(send=False)
+    tree, connection = smb_open.tree_connect, smb_open.connection
+    requests = connection.send_compound([create, query, close], tree.session.session_id,
+                                        tree.tree_connect_id, related=True)
+    answers: list = []
+    for request in requests:  # each answer is taken, or its request stays outstanding
+        try:
+            answers.append(connection.receive(request, timeout=timeout))
+        except smbexc.SMBResponseException as exc:
+            answers.append(exc)
+    opened, listed, _closed = answers
+    if isinstance(opened, Exception):
+        raise opened
+    if isinstance(listed, (smbexc.NoMoreFiles, smbexc.NoSuchFile)):
+        return b""
+    if isinstance(listed, Exception):
+        raise listed
+    data = listed["data"].get_value()
+    offset, length = _QUERY_ANSWER.unpack_from(data, 2)
+    return data[offset - _HEADER:offset - _HEADER + length]
+
+
+def _answer_within(connection: Connection, seconds: float) -> None:
+    """Give every wait for an answer on `connection` a deadline; a missed one drops it."""
+    receive = connection.receive
+
+    def receive_by_deadline(request, wait=True, timeout=None, resolve_symlinks=True):
+        try:
+            return receive(request, wait=wait, timeout=seconds if timeout is None else timeout,
+                           resolve_symlinks=resolve_symlinks)
+        except smbexc.SMBException:
+            if not request.response_event.is_set():
+                # No answer in time: what the link is doing is unknown, so it is dropped;
+                # every other waiter wakes with a connection error, the next call reconnects.
+                connection.disconnect(close=False)
+            raise
+
+    # smbprotocol waits without a deadline wherever a caller gives none (session set-up,
+    # tree connect, every smbclient call); this instance's receive is what they all call.
+    connection.receive = receive_by_deadline
 
 
 def _run(callback: Callable | None, *args) -> None:

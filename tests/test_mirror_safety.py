@@ -14,6 +14,7 @@ import pytest
 from strmsync.mirror.localside import MARKER, TRASH
 from strmsync.mirror.progress import MirrorProgress
 from tests.mirrorkit import T0, Mirror, disk, files, run_cli, run_log, state, today_trash, write
+from tests.standins.tcpcount import CountingProxy
 
 SYNCED = {"Movies/A (2020)/a.nfo": b"a", "Movies/A (2020)/a.strm": b"http://a",
           "Shows/S/e1.nfo": b"e1", "top.nfo": b"top"}
@@ -230,6 +231,27 @@ def test_trash_older_than_trash_days_is_purged_on_both_sides(synced, local, smb_
     for root in (local, synced.remote):
         assert not (root / TRASH / _day(3)).exists()
     assert (synced.remote / TRASH / _day(0) / "top.nfo").read_bytes() == b"top"
+
+
+def test_a_run_with_eight_transfers_and_a_trash_purge_opens_one_connection(synced, local,
+                                                                          smb_share):
+    write(synced.remote / TRASH / "2000-01-01/Movies/Old (1990)/old.nfo", "very old")
+    write(synced.remote / TRASH / _day(3) / "recent.nfo", "3 days")
+    for i in range(24):
+        write(local / f"New/{i % 6}/n{i}.nfo", f"new {i}")
+    (local / "top.nfo").unlink()
+    server = smb_share.server
+
+    with CountingProxy(server.host, server.port) as proxy:
+        outcome = synced.run(target=smb_share.target(port=proxy.port), concurrency=8)
+
+    assert outcome.status == "succeeded", outcome.log
+    assert proxy.accepted == 1
+    assert outcome.counts["uploaded"] == 24 and outcome.counts["deleted_remote"] == 1
+    assert files(local) == files(synced.remote)
+    assert sorted(p for p in disk(synced.remote) if p.startswith(TRASH)) == [
+        f"{TRASH}/{_day(3)}/recent.nfo", f"{TRASH}/{_day(0)}/top.nfo"]
+    assert not (synced.remote / TRASH / "2000-01-01").exists()
 
 
 # --- names the share cannot hold ---------------------------------------------------------------

@@ -7,7 +7,7 @@ import shutil
 import socket
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from strmsync.errors import ConfigError, FatalError, NetworkError, NotFoundError, StrmsyncError
 from strmsync.mirror import detect, names
@@ -318,19 +318,17 @@ class MirrorRun:
         cutoff = time.strftime("%Y-%m-%d", time.gmtime(time.time() - self.options.trash_days
                                                        * 86400))
         old = []
-        trash = SmbRemote(_under(self.target, TRASH))
         try:
-            for item in trash.scan(lambda rel, exc: None):
-                if item.path.split("/", 1)[0] < cutoff:
+            # A trash folder that is missing or cannot be listed is simply left as it is.
+            for item in remote.scan(lambda rel, exc: None, folder=TRASH):
+                if item.path.split("/", 2)[1] < cutoff:
                     old.append(item.path)
             for path in old:
-                trash.remove(path)
-            trash.remove_empty_dirs(sorted({p.rsplit("/", 1)[0] for p in old if "/" in p}
-                                           | {p.split("/", 1)[0] for p in old}, reverse=True))
+                remote.remove(path)
+            remote.remove_empty_dirs({folder for path in old for folder in _parents(path)
+                                      if folder != TRASH})
         except StrmsyncError as exc:
             self.log.warning("trash on the share: %s", exc)
-        finally:
-            trash.close()
         return len(old)
 
     # helpers of the phases -----------------------------------------------------------------
@@ -396,5 +394,6 @@ class MirrorRun:
                              round(time.monotonic() - started, 3), error, self.plan)
 
 
-def _under(target: SmbTarget, rel: str) -> SmbTarget:
-    return replace(target, path=f"{target.path.strip('/')}/{rel}".strip("/"))
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]

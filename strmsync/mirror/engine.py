@@ -201,7 +201,7 @@ class MirrorRun:
 
     def _detect(self, sides: Sides, snapshot: dict | None) -> list:
         self.progress.set_phase("detect")
-        left_out = self._left_out(sides)
+        left_out = self._left_out(sides, snapshot or {})
         local = {p: e for p, e in sides.local_files.items() if p not in left_out}
         remote = {p: e for p, e in sides.remote_files.items() if p not in left_out}
         side = detect.empty_side(len(sides.local_files), len(sides.remote_files), snapshot)
@@ -231,11 +231,14 @@ class MirrorRun:
                            self._bytes(actions, sides))
         return actions
 
-    def _left_out(self, sides: Sides) -> set:
+    def _left_out(self, sides: Sides, snapshot: dict) -> set:
         """Local names the share cannot hold, and case twins: reported, never transferred."""
         left_out = set()
         if self.options.mode != "download":
             for path in sides.local_files:
+                row = snapshot.get(path)
+                if row is not None and row.remote is not None:
+                    continue  # the share holds this name already
                 reason = names.refused_reason(path)
                 if reason:
                     left_out.add(path)

@@ -6,9 +6,12 @@ conflict and none of them is transferred.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 FORBIDDEN = set('?:*<>|"\\')
+# Any forbidden or control character: one C-speed search before the per-character message.
+_REFUSED_CHAR = re.compile(r'[?:*<>|"\\\x00-\x1f]')
 # SMB counts a name's length in UTF-16 code units (MS-FSCC 2.1.5: 255 at most).
 MAX_NAME_UNITS = 255
 RESERVED = frozenset(
@@ -28,12 +31,14 @@ def refused_reason(rel: str) -> str | None:
 
 
 def _name_reason(name: str) -> str | None:
-    for char in name:
-        if char in FORBIDDEN:
-            return f"holds {char!r}, which SMB refuses"
-        if ord(char) < 0x20:
-            return f"holds control character 0x{ord(char):02x}, which SMB refuses"
-    units = len(name.encode("utf-16-le")) // 2
+    if _REFUSED_CHAR.search(name):
+        for char in name:
+            if char in FORBIDDEN:
+                return f"holds {char!r}, which SMB refuses"
+            if ord(char) < 0x20:
+                return f"holds control character 0x{ord(char):02x}, which SMB refuses"
+    # A character is one or two UTF-16 units: only a name over half the limit can exceed it.
+    units = len(name.encode("utf-16-le")) // 2 if len(name) * 2 > MAX_NAME_UNITS else len(name)
     if units > MAX_NAME_UNITS:
         return f"is {units} UTF-16 units long, SMB allows {MAX_NAME_UNITS}"
     if name.endswith("."):
@@ -56,5 +61,9 @@ def case_twins(paths: Iterable[str]) -> list[list[str]]:
 
 def _fold(path: str) -> str:
     # One character to one character, as the share's upcase table does: str.upper() would
-    # turn "ß" into "SS" and call "straße" and "STRASSE" twins, which SMB does not.
+    # turn "ß" into "SS" and call "straße" and "STRASSE" twins, which SMB does not. Every
+    # character upper-cases to one or more, so an upper() as long as the path is that fold.
+    upper = path.upper()
+    if len(upper) == len(path):
+        return upper
     return "".join(up if len(up := char.upper()) == 1 else char for char in path)

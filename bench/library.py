@@ -108,6 +108,34 @@ def plan_library(n: int, seed: int = 0) -> tuple[Library, Iterator[tuple]]:
     return library, _files(library, random.Random(seed))
 
 
+def plan_in_folders(n: int, folders: int, seed: int = 0) -> tuple[Library, Iterator[tuple]]:
+    """`n` videos with sidecars as in `plan_library`, in a tree of about `folders` folders.
+
+    The root, `shows`, a folder per show (one in eleven folders) and season folders that
+    share the videos evenly (each holds one at least, so a small `n` makes fewer folders).
+    For a mount's benchmark, where each folder listed costs a round trip.
+    """
+    library = Library(n, seed)
+    return library, _in_folders(library, random.Random(seed), max(4, folders))
+
+
+def _in_folders(library: Library, rng: random.Random, folders: int) -> Iterator[tuple]:
+    names = _Names(rng)
+    seasons = max(1, min(folders - 2 - max(1, (folders - 2) // 11), library.n))
+    shows = max(1, min((folders - 2) // 11, seasons))
+    library.folders = 2 + shows + seasons
+    titles = [names.title() for _ in range(shows)]
+    for title in titles:
+        yield from _folder_meta(library, rng, f"shows/{title}", title,
+                                ("tvshow.nfo", "poster.jpg"), count=False)
+    for season in range(seasons):
+        title, number = titles[season % shows], season // shows + 1
+        folder = f"shows/{title}/Season {number:02d}"
+        for episode in range(1, library.n // seasons + (season < library.n % seasons) + 1):
+            stem = f"{title} - S{number:02d}E{episode:02d} - {names.words(rng.randint(1, 3))}"
+            yield from _video(library, rng, folder, stem, thumb_odds=0.2)
+
+
 def _files(library: Library, rng: random.Random) -> Iterator[tuple]:
     names = _Names(rng)
     shows = round(library.n * SHOW_SHARE)
@@ -184,10 +212,11 @@ def _nfo(title: str) -> bytes:
             f"  <plot>Synthetic entry for the strmsync benchmark.</plot>\n</movie>\n").encode()
 
 
-def write_library(root: str, n: int, seed: int = 0) -> Library:
-    """Write the library of `n` videos under `root` (which must not exist yet)."""
+def write_library(root: str, n: int, seed: int = 0, folders: int | None = None) -> Library:
+    """Write the library of `n` videos under `root` (which must not exist yet); with
+    `folders`, the one of `plan_in_folders`."""
     os.makedirs(root)
-    library, files = plan_library(n, seed)
+    library, files = plan_in_folders(n, folders, seed) if folders else plan_library(n, seed)
     made: set = set()
     for rel, data in files:
         folder = os.path.dirname(rel)

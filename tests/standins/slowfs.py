@@ -178,6 +178,12 @@ class SlowMount:
             self._process.wait()
         self._process = None
 
+    def cpu_seconds(self) -> float:
+        """The file system process's CPU time so far, user and system (Linux /proc)."""
+        with open(f"/proc/{self._process.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()  # the name may hold spaces
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def calls(self, since: float = 0.0, until: float = float("inf")) -> Calls:
         """The calls that started between the two `time.monotonic()` readings."""
         seen = Calls()

@@ -50,6 +50,11 @@ API = (
     "copy_files",
     "stat_files",
     "write_files",
+    "META_IGNORE",
+    "META_KEEP",
+    "META_COMPARE",
+    "ManifestIndex",
+    "scan_folder",
 )
 
 PathEscape = _pyscan.PathEscape
@@ -59,6 +64,8 @@ CMP_MISSING, CMP_ERROR = _pyscan.CMP_MISSING, _pyscan.CMP_ERROR
 REPORT_ERROR, REPORT_DEPTH = _pyscan.REPORT_ERROR, _pyscan.REPORT_DEPTH
 REPORT_LOOP = _pyscan.REPORT_LOOP
 STAT_BROKEN, UNKNOWN = _pyscan.STAT_BROKEN, _pyscan.UNKNOWN
+META_IGNORE, META_KEEP = _pyscan.META_IGNORE, _pyscan.META_KEEP
+META_COMPARE = _pyscan.META_COMPARE
 
 walk = _impl.walk
 safe_relpath = _impl.safe_relpath
@@ -71,6 +78,8 @@ compare_files = _impl.compare_files
 copy_files = _impl.copy_files
 stat_files = _impl.stat_files
 write_files = _impl.write_files
+ManifestIndex = _impl.ManifestIndex
+scan_folder = _impl.scan_folder
 
 
 def implementations() -> dict:

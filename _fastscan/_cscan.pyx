@@ -926,3 +926,621 @@ cdef class _Expand:
                 continue
             children.append((child, path + b"/" + name_b, depth + 1, ancestors + (key,)))
         return (rel, files, subdirs), found, children
+
+
+# ----------------------------------------------------------------------------- the manifest
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <stdlib.h>
+    #include <string.h>
+
+    /* BLAKE2b (RFC 7693, unkeyed): the manifest's digest of a .strm is blake2b with an
+       8-byte output. Computed here so a no-op folder checks digests without a hashlib call
+       per file. */
+    #define STRMSYNC_ROTR64(x, y) (((x) >> (y)) ^ ((x) << (64 - (y))))
+    static const uint64_t strmsync_b2b_iv[8] = {
+        0x6A09E667F3BCC908ULL, 0xBB67AE8584CAA73BULL, 0x3C6EF372FE94F82BULL,
+        0xA54FF53A5F1D36F1ULL, 0x510E527FADE682D1ULL, 0x9B05688C2B3E6C1FULL,
+        0x1F83D9ABFB41BD6BULL, 0x5BE0CD19137E2179ULL};
+    static const uint8_t strmsync_b2b_sigma[12][16] = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+        {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+        {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+        {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+        {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+        {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+        {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+        {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+        {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+        {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+        {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
+    #define STRMSYNC_B2B_G(a, b, c, d, x, y) { \\
+        v[a] = v[a] + v[b] + x; v[d] = STRMSYNC_ROTR64(v[d] ^ v[a], 32); \\
+        v[c] = v[c] + v[d];     v[b] = STRMSYNC_ROTR64(v[b] ^ v[c], 24); \\
+        v[a] = v[a] + v[b] + y; v[d] = STRMSYNC_ROTR64(v[d] ^ v[a], 16); \\
+        v[c] = v[c] + v[d];     v[b] = STRMSYNC_ROTR64(v[b] ^ v[c], 63); }
+
+    static uint64_t strmsync_le64(const uint8_t *p) {
+        uint64_t r = 0; int i;
+        for (i = 7; i >= 0; i--) r = (r << 8) | p[i];
+        return r;
+    }
+
+    static void strmsync_b2b_compress(uint64_t h[8], const uint8_t block[128],
+                                      uint64_t t, int last) {
+        uint64_t v[16], m[16]; int i;
+        for (i = 0; i < 8; i++) { v[i] = h[i]; v[i + 8] = strmsync_b2b_iv[i]; }
+        v[12] ^= t;  /* texts are far below 2**64 bytes: the high counter word stays 0 */
+        if (last) v[14] = ~v[14];
+        for (i = 0; i < 16; i++) m[i] = strmsync_le64(block + 8 * i);
+        for (i = 0; i < 12; i++) {
+            const uint8_t *s = strmsync_b2b_sigma[i];
+            STRMSYNC_B2B_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
+            STRMSYNC_B2B_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
+            STRMSYNC_B2B_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
+            STRMSYNC_B2B_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
+            STRMSYNC_B2B_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
+            STRMSYNC_B2B_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
+            STRMSYNC_B2B_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
+            STRMSYNC_B2B_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+        }
+        for (i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+    }
+
+    /* blake2b(data, digest_size=8).digest() into out[8]. */
+    static void strmsync_digest8(const char *data, size_t n, uint8_t out[8]) {
+        uint64_t h[8]; uint8_t block[128]; uint64_t t = 0; int i;
+        for (i = 0; i < 8; i++) h[i] = strmsync_b2b_iv[i];
+        h[0] ^= 0x01010000ULL ^ 8;
+        while (n > 128) {
+            memcpy(block, data, 128); t += 128;
+            strmsync_b2b_compress(h, block, t, 0);
+            data += 128; n -= 128;
+        }
+        memset(block, 0, 128); memcpy(block, data, n); t += n;
+        strmsync_b2b_compress(h, block, t, 1);
+        for (i = 0; i < 8; i++) out[i] = (uint8_t)(h[0] >> (8 * i));
+    }
+
+    /* A set of byte strings, packed: one buffer of bytes, an offset, length, digest and flags
+       per entry, and an open-addressed table of entry numbers. A manifest of 1,000,000 paths
+       costs its bytes plus ~30 bytes a path, not a Python str, tuple and dict slot each. */
+    typedef struct {
+        char *buf; size_t len, cap;
+        size_t *off; uint32_t *plen; uint32_t *hash; uint8_t *dig; uint8_t *flags;
+        size_t n, ncap;
+        uint32_t *slots; size_t nslots;  /* entry number + 1; 0 is empty */
+    } strmsync_ptab;
+
+    /* 8 bytes a step (paths run to ~100 bytes): a multiply-xorshift mix of each word. */
+    static uint32_t strmsync_hash(const char *s, size_t n) {
+        uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, w;
+        while (n >= 8) {
+            memcpy(&w, s, 8); s += 8; n -= 8;
+            h = (h ^ w) * 0xBF58476D1CE4E5B9ULL; h ^= h >> 31;
+        }
+        w = 0; memcpy(&w, s, n);
+        h = (h ^ w) * 0x94D049BB133111EBULL; h ^= h >> 29;
+        h *= 0xBF58476D1CE4E5B9ULL;
+        return (uint32_t)(h >> 32);
+    }
+
+    static long strmsync_ptab_find_h(const strmsync_ptab *t, const char *s, size_t n,
+                                     uint32_t h) {
+        size_t mask, i; uint32_t e;
+        if (!t->nslots) return -1;
+        mask = t->nslots - 1;
+        for (i = h & mask; (e = t->slots[i]) != 0; i = (i + 1) & mask) {
+            e -= 1;
+            if (t->hash[e] == h && t->plen[e] == n && memcmp(t->buf + t->off[e], s, n) == 0)
+                return (long)e;
+        }
+        return -1;
+    }
+
+    static long strmsync_ptab_find(const strmsync_ptab *t, const char *s, size_t n) {
+        return strmsync_ptab_find_h(t, s, n, strmsync_hash(s, n));
+    }
+
+    static int strmsync_ptab_rehash(strmsync_ptab *t, size_t nslots) {
+        uint32_t *slots = calloc(nslots, sizeof(uint32_t)); size_t e, i;
+        if (!slots) return -1;
+        for (e = 0; e < t->n; e++) {
+            i = t->hash[e] & (nslots - 1);
+            while (slots[i]) i = (i + 1) & (nslots - 1);
+            slots[i] = (uint32_t)(e + 1);
+        }
+        free(t->slots); t->slots = slots; t->nslots = nslots;
+        return 0;
+    }
+
+    static int strmsync_grow(void **p, size_t size) {
+        void *q = realloc(*p, size ? size : 1);
+        if (!q) return -1;
+        *p = q; return 0;
+    }
+
+    /* The entry number of s, added if new; -1 when out of memory (or past 2**31 entries). */
+    static long strmsync_ptab_add(strmsync_ptab *t, const char *s, size_t n) {
+        uint32_t h = strmsync_hash(s, n);
+        long found = strmsync_ptab_find_h(t, s, n, h); size_t e, i;
+        if (found >= 0) return found;
+        if (t->n >= 0x7fffffffUL || n > 0xffffffffUL) return -1;
+        if (t->n == t->ncap) {
+            size_t c = t->ncap * 2 + 1024;
+            if (strmsync_grow((void **)&t->off, c * sizeof(size_t))
+                || strmsync_grow((void **)&t->plen, c * sizeof(uint32_t))
+                || strmsync_grow((void **)&t->hash, c * sizeof(uint32_t))
+                || strmsync_grow((void **)&t->dig, c * 8)
+                || strmsync_grow((void **)&t->flags, c)) return -1;
+            t->ncap = c;
+        }
+        if (t->len + n > t->cap) {
+            size_t c = (t->cap + n) * 2 + 65536;
+            if (strmsync_grow((void **)&t->buf, c)) return -1;
+            t->cap = c;
+        }
+        if ((t->n + 1) * 2 > t->nslots
+                && strmsync_ptab_rehash(t, t->nslots ? t->nslots * 2 : 4096)) return -1;
+        e = t->n++;
+        memcpy(t->buf + t->len, s, n);
+        t->off[e] = t->len; t->plen[e] = (uint32_t)n; t->hash[e] = h; t->flags[e] = 0;
+        memset(t->dig + 8 * e, 0, 8);
+        t->len += n;
+        i = h & (t->nslots - 1);
+        while (t->slots[i]) i = (i + 1) & (t->nslots - 1);
+        t->slots[i] = (uint32_t)(e + 1);
+        return (long)e;
+    }
+
+    /* 1 when s is well-formed UTF-8 as Python's strict decoder takes it (no overlong forms,
+       no surrogates, nothing past U+10FFFF). */
+    static int strmsync_utf8_ok(const unsigned char *s, size_t n) {
+        size_t i = 0, k, need; uint32_t c;
+        while (i < n) {
+            c = s[i];
+            if (c < 0x80) { i++; continue; }
+            if (c >= 0xC2 && c <= 0xDF) { need = 1; c &= 0x1F; }
+            else if (c >= 0xE0 && c <= 0xEF) { need = 2; c &= 0x0F; }
+            else if (c >= 0xF0 && c <= 0xF4) { need = 3; c &= 0x07; }
+            else return 0;
+            if (i + need >= n) return 0;
+            for (k = 1; k <= need; k++) {
+                if ((s[i + k] & 0xC0) != 0x80) return 0;
+                c = (c << 6) | (s[i + k] & 0x3F);
+            }
+            if ((need == 2 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF)))
+                    || (need == 3 && (c < 0x10000 || c > 0x10FFFF))) return 0;
+            i += need + 1;
+        }
+        return 1;
+    }
+
+    static void strmsync_ptab_free(strmsync_ptab *t) {
+        free(t->buf); free(t->off); free(t->plen); free(t->hash); free(t->dig); free(t->flags);
+        free(t->slots);
+        memset(t, 0, sizeof(*t));
+    }
+    """
+    ctypedef struct ptab "strmsync_ptab":
+        char *buf
+        size_t *off
+        unsigned int *plen
+        unsigned char *dig
+        unsigned char *flags
+        size_t n
+    void digest8 "strmsync_digest8"(const char *data, size_t n, unsigned char *out) noexcept nogil
+    long ptab_find "strmsync_ptab_find"(const ptab *t, const char *s, size_t n) noexcept nogil
+    long ptab_add "strmsync_ptab_add"(ptab *t, const char *s, size_t n) noexcept nogil
+    void ptab_free "strmsync_ptab_free"(ptab *t) noexcept nogil
+    int utf8_ok "strmsync_utf8_ok"(const char *s, size_t n) noexcept nogil
+
+from libc.string cimport memset
+
+cdef enum:
+    F_STRM = 1     # the entry is a .strm (else metadata)
+    F_DIGEST = 2   # dig holds its digest's 8 bytes
+    F_SEEN = 4     # checked off by this run
+
+cdef const char *_HEX_LOWER = b"0123456789abcdef"
+
+
+cdef int _unhex(const char *s, Py_ssize_t n, unsigned char *out) noexcept:
+    """The 8 bytes of a 16-character lower-case hex digest; 0 when it is not one."""
+    cdef Py_ssize_t i
+    cdef int hi, lo
+    if n != 16:
+        return 0
+    for i in range(8):
+        hi, lo = _hexval(s[2 * i]), _hexval(s[2 * i + 1])
+        if hi < 0 or lo < 0:
+            return 0
+        out[i] = hi * 16 + lo
+    return 1
+
+
+cdef inline int _hexval(char c) noexcept:
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    return -1
+
+
+cdef str _hexdigest(const unsigned char *d):
+    out = PyUnicode_New(16, 127)
+    cdef Py_UCS1 *dst = PyUnicode_1BYTE_DATA(out)
+    cdef int i
+    for i in range(8):
+        dst[2 * i] = _HEX_LOWER[d[i] >> 4]
+        dst[2 * i + 1] = _HEX_LOWER[d[i] & 15]
+    return out
+
+
+cdef int _utf8_of(object text, const char **data, Py_ssize_t *size):
+    """Point at the UTF-8 of a str (its own data when ASCII); 0 when it has none."""
+    if type(text) is not str:
+        return 0
+    try:
+        data[0] = PyUnicode_AsUTF8AndSize(text, size)
+    except UnicodeEncodeError:
+        return 0
+    return 1
+
+
+cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object, Py_ssize_t *) except NULL
+    object PyUnicode_DecodeUTF8(const char *, Py_ssize_t, const char *)
+
+
+cdef class ManifestIndex:
+    """One job's manifest for a run: `path -> (kind, digest)`, each path checked off when the
+    run produces it, and the folders the run listed non-empty."""
+
+    cdef ptab entries
+    cdef ptab listed
+
+    def __dealloc__(self):
+        ptab_free(&self.entries)
+        ptab_free(&self.listed)
+
+    def add_records(self, blob):
+        """Add `path NUL kind NUL digest NUL` records (UTF-8, kind strm or meta); returns how
+        many. A path given again replaces its entry."""
+        cdef bytes data = blob if type(blob) is bytes else bytes(blob)
+        cdef const char *p = data
+        cdef const char *end = p + len(data)
+        cdef const char *at = p
+        cdef const char *kind
+        cdef const char *digest
+        cdef const char *stop
+        cdef Py_ssize_t nuls = 0
+        cdef long e
+        while at < end:
+            stop = <const char *>memchr(at, 0, end - at)
+            if stop == NULL:
+                break
+            nuls += 1
+            at = stop + 1
+        if at != end or nuls % 3:
+            raise ValueError("manifest records: not path, kind, digest triples")
+        at = p
+        while at < end:
+            kind = <const char *>memchr(at, 0, end - at) + 1
+            digest = <const char *>memchr(kind, 0, end - kind) + 1
+            stop = <const char *>memchr(digest, 0, end - digest)
+            _check_utf8(at, kind - 1 - at)
+            if not _is_kind(kind, digest - 1 - kind):
+                raise ValueError("manifest records: unknown kind"
+                                 f" {PyBytes_FromStringAndSize(kind, digest - 1 - kind)!r}")
+            e = ptab_add(&self.entries, at, kind - 1 - at)
+            if e < 0:
+                raise MemoryError()
+            self.entries.flags[e] = (self.entries.flags[e] & F_SEEN) | (
+                F_STRM if kind[0] == b"s" else 0)
+            if _unhex(digest, stop - digest, self.entries.dig + 8 * e):
+                self.entries.flags[e] |= F_DIGEST
+            at = stop + 1
+        return nuls // 3
+
+    def __len__(self):
+        return self.entries.n
+
+    def __contains__(self, path):
+        return self._find(path) >= 0
+
+    cdef long _find(self, object path):
+        cdef const char *s
+        cdef Py_ssize_t n
+        if not _utf8_of(path, &s, &n):
+            return -1
+        return ptab_find(&self.entries, s, n)
+
+    def get(self, path):
+        """`(kind, digest)` of a managed path (digest None for metadata), else None."""
+        cdef long e = self._find(path)
+        if e < 0:
+            return None
+        kind = _pyscan.STRM_KIND if self.entries.flags[e] & F_STRM else _pyscan.META_KIND
+        if self.entries.flags[e] & F_DIGEST:
+            return kind, _hexdigest(self.entries.dig + 8 * e)
+        return kind, None
+
+    def check_off(self, paths):
+        """Note that this run produced these paths (unmanaged ones are ignored)."""
+        cdef long e
+        for path in paths:
+            e = self._find(path)
+            if e >= 0:
+                self.entries.flags[e] |= F_SEEN
+
+    def unseen(self):
+        """The managed paths not checked off, sorted: the orphans of a finished scan."""
+        cdef size_t e
+        out = [PyUnicode_DecodeUTF8(self.entries.buf + self.entries.off[e],
+                                    self.entries.plen[e], NULL)
+               for e in range(self.entries.n) if not self.entries.flags[e] & F_SEEN]
+        out.sort()
+        return out
+
+    def note_listed(self, folder):
+        """Note a folder this run listed with something in it (a name that is not UTF-8
+        text is not noted: no manifest path can lie under it)."""
+        cdef const char *s
+        cdef Py_ssize_t n
+        if not _utf8_of(folder, &s, &n):
+            return
+        if ptab_add(&self.listed, s, n) < 0:
+            raise MemoryError()
+
+    def was_listed(self, folder):
+        """True when `note_listed(folder)` was called."""
+        cdef const char *s
+        cdef Py_ssize_t n
+        if not _utf8_of(folder, &s, &n):
+            return False
+        return ptab_find(&self.listed, s, n) >= 0
+
+
+cdef inline bint _is_kind(const char *s, Py_ssize_t n) noexcept:
+    return n == 4 and (memcmp(s, b"strm", 4) == 0 or memcmp(s, b"meta", 4) == 0)
+
+
+cdef int _check_utf8(const char *s, Py_ssize_t n) except -1:
+    if not utf8_ok(s, n):
+        PyUnicode_DecodeUTF8(s, n, NULL)  # raises the twin's exact error
+    return 0
+
+
+# ----------------------------------------------------------------------------- one folder
+
+from _fastscan._pyscan import META_COMPARE, META_IGNORE, META_KEEP, STRM_MODES  # noqa: F401
+
+cdef extern from "<fcntl.h>" nogil:
+    int openat(int, const char *, int, ...)
+    enum:
+        O_DIRECTORY
+        AT_SYMLINK_NOFOLLOW
+
+
+cdef int _reserve(char **buf, Py_ssize_t *cap, Py_ssize_t need) except -1:
+    cdef void *grown
+    if need <= cap[0]:
+        return 0
+    grown = realloc(buf[0], need * 2)
+    if grown == NULL:
+        raise MemoryError()
+    buf[0], cap[0] = <char *>grown, need * 2
+    return 0
+
+
+cdef Py_ssize_t _put_quoted(char *dst, const unsigned char *src, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i, at = 0
+    for i in range(n):
+        if _SAFE[src[i]]:
+            dst[at] = src[i]
+            at += 1
+        else:
+            dst[at], dst[at + 1], dst[at + 2] = b"%", _HEX[src[i] >> 4], _HEX[src[i] & 15]
+            at += 3
+    return at
+
+
+cdef int _openat(int dfd, const char *name, int flags) noexcept nogil:
+    cdef int fd
+    while True:
+        fd = openat(dfd, name, flags | O_CLOEXEC)
+        if fd >= 0 or errno != EINTR:
+            return fd
+
+
+cdef class _Folder:
+    """The C buffers of one scan_folder call: the target path, the STRM text, the folder."""
+
+    cdef char *rel      # prefix + target name, NUL-terminated from `name_at` on
+    cdef Py_ssize_t rel_cap, name_at
+    cdef char *text     # base + "/" + (quoted) prefix + source name
+    cdef Py_ssize_t text_cap, base_len
+    cdef int dfd, dir_err
+    cdef Py_ssize_t root_len  # length of the root's bytes without trailing slashes
+
+    def __cinit__(self):
+        self.rel = self.text = NULL
+        self.rel_cap = self.text_cap = 0
+        self.dfd = -1
+
+    def __dealloc__(self):
+        free(self.rel)
+        free(self.text)
+        if self.dfd >= 0:
+            close(self.dfd)
+
+
+def scan_folder(root, dir_rel, files, rules, manifest):
+    """Map one folder's files to targets, observe the targets and check them off `manifest`.
+
+    `rules` is `(media_exts, meta_exts, strm_mode, strm_base, read_strm, meta_rule)`.
+    Returns `(todo, odd, skipped, ignored)`: `todo` holds `(entry, target_rel, kind, text,
+    observed)` for every file planning must decide (observed as `compare_files` or
+    `stat_files` give it; CMP_MISSING for a `.strm` not read); `skipped` counts files that
+    planning would skip without recording anything (a `.strm` equal to its text and managed
+    with its digest, an unread `.strm` that exists, metadata kept as it is), `ignored`
+    metadata of meta mode "none"; `odd` the entries left to the general path (`map_names`):
+    not `(name, size, mtime_ns)`, or a name that is not a plain UTF-8 file name.
+    """
+    media, meta, mode, base, read_strm, meta_rule = rules
+    if mode not in STRM_MODES:
+        raise ValueError(f"strm mode: unknown mode {mode!r}")
+    if type(manifest) is not ManifestIndex or type(files) is not list \
+            or not _plain_folder(root, dir_rel, base):
+        return _pyscan.scan_folder(root, dir_rel, files, rules, manifest)
+    return _scan_folder(_open_folder(root, dir_rel, base), dir_rel, files, media, meta,
+                        mode == "url", bool(read_strm), meta_rule == META_IGNORE,
+                        meta_rule == META_COMPARE, <ManifestIndex>manifest)
+
+
+cdef bint _plain_folder(object root, object dir_rel, object base):
+    """The twin's _plain_folder: str arguments, UTF-8 text, a normal folder, no NUL."""
+    if type(root) is not str or type(dir_rel) is not str or type(base) is not str:
+        return False
+    if dir_rel:
+        try:
+            if _safe_relpath(<str>dir_rel) != dir_rel:
+                return False
+        except PathEscape:
+            return False
+    for text in (root, dir_rel, base):
+        if not PyUnicode_IS_ASCII(text):
+            try:
+                PyUnicode_AsUTF8String(text)
+            except UnicodeEncodeError:
+                return False
+    return "\x00" not in root
+
+
+cdef _Folder _open_folder(str root, str dir_rel, str base):
+    cdef _Folder f = _Folder()
+    cdef bytes root_b = PyUnicode_EncodeFSDefault(_strip_slashes(root, False))
+    cdef bytes prefix_b = PyUnicode_AsUTF8String(dir_rel + "/") if dir_rel else b""
+    cdef bytes base_b = PyUnicode_AsUTF8String(_strip_slashes(base, False))
+    cdef bytes dir_b = root_b + b"/" + prefix_b
+    f.root_len = len(root_b)
+    f.name_at = len(prefix_b)
+    _reserve(&f.rel, &f.rel_cap, f.name_at + 300)
+    memcpy(f.rel, <const char *>prefix_b, f.name_at)
+    f.base_len = len(base_b)
+    _reserve(&f.text, &f.text_cap, f.base_len + 1 + 3 * (f.name_at + 300))
+    memcpy(f.text, <const char *>base_b, f.base_len)
+    f.text[f.base_len] = b"/"
+    # One descriptor for the folder: each file is then opened or stat'ed relative to it,
+    # without the kernel walking the whole path again for each of them.
+    f.dfd = _open(dir_b, O_RDONLY | O_DIRECTORY, 0)
+    f.dir_err = 0 if f.dfd >= 0 else errno
+    return f
+
+
+cdef tuple _scan_folder(_Folder f, str dir_rel, list files, object media, object meta,
+                        bint url, bint read_strm, bint ignore_meta, bint compare_meta,
+                        ManifestIndex manifest):
+    cdef const char *name
+    cdef Py_ssize_t name_len, stem, rel_len, text_len, i
+    cdef long e
+    cdef int err, code, fd
+    cdef struct_stat st
+    cdef unsigned char digest[8]
+    cdef bint strm
+    todo, odd = [], []
+    cdef Py_ssize_t skipped = 0, ignored = 0
+    for entry in files:
+        if type(entry) is not tuple or len(<tuple>entry) != 3 \
+                or not _utf8_of((<tuple>entry)[0], &name, &name_len) \
+                or not _plain_name(name, name_len):
+            odd.append(entry)
+            continue
+        ext = _extension(<str>(<tuple>entry)[0])
+        if not ext:
+            continue
+        if ext in media:
+            strm = True
+        elif ext in meta:
+            strm = False
+        else:
+            continue
+        # The target's path relative to the root: prefix + "<stem>.strm" or prefix + name.
+        stem = name_len
+        if strm:
+            while name[stem - 1] != b".":
+                stem -= 1
+            stem -= 1
+        _reserve(&f.rel, &f.rel_cap, f.name_at + stem + 6)
+        memcpy(f.rel + f.name_at, name, stem)
+        rel_len = f.name_at + stem
+        if strm:
+            memcpy(f.rel + rel_len, b".strm", 5)
+            rel_len += 5
+        f.rel[rel_len] = 0
+        e = ptab_find(&manifest.entries, f.rel, rel_len)
+        if e >= 0:
+            manifest.entries.flags[e] |= F_SEEN
+        err = f.dir_err
+        if not err and f.root_len + 1 + rel_len >= PATH_MAX:
+            err = ENAMETOOLONG  # what opening the whole path says, as the twin does
+        if not strm:
+            if ignore_meta:
+                ignored += 1
+                continue
+            if not err and fstatat(f.dfd, f.rel + f.name_at, &st, 0) != 0:
+                err = errno
+            if not err and S_ISREG(st.st_mode) and (not compare_meta or e < 0):
+                skipped += 1
+                continue
+            if err:
+                seen = None if err == ENOENT else STAT_BROKEN
+            elif not S_ISREG(st.st_mode):
+                seen = STAT_BROKEN
+            else:
+                seen = (st.st_size, _ns(st.st_mtim.tv_sec, st.st_mtim.tv_nsec))
+            todo.append((entry, PyUnicode_DecodeUTF8(f.rel, rel_len, NULL), KIND_META, b"",
+                         seen))
+            continue
+        # The .strm text: base + "/" + the source path, percent-encoded in url mode.
+        _reserve(&f.text, &f.text_cap, f.base_len + 1 + 3 * (f.name_at + name_len))
+        text_len = f.base_len + 1
+        if url:
+            text_len += _put_quoted(f.text + text_len, <const unsigned char *>f.rel, f.name_at)
+            text_len += _put_quoted(f.text + text_len, <const unsigned char *>name, name_len)
+        else:
+            memcpy(f.text + text_len, f.rel, f.name_at)
+            memcpy(f.text + text_len + f.name_at, name, name_len)
+            text_len += f.name_at + name_len
+        if not read_strm:
+            if not err and fstatat(f.dfd, f.rel + f.name_at, &st, AT_SYMLINK_NOFOLLOW) == 0:
+                skipped += 1
+                continue
+            code = C_MISSING
+        elif err:
+            code = C_MISSING if err == ENOENT else C_ERROR
+        else:
+            fd = _openat(f.dfd, f.rel + f.name_at, O_RDONLY)
+            if fd < 0:
+                code = C_MISSING if errno == ENOENT else C_ERROR
+            else:
+                code = _compare_fd(fd, f.text, text_len)
+                close(fd)
+        if code == C_EQUAL and e >= 0 and manifest.entries.flags[e] & F_DIGEST:
+            digest8(f.text, text_len, digest)
+            if memcmp(digest, manifest.entries.dig + 8 * e, 8) == 0:
+                skipped += 1
+                continue
+        todo.append((entry, PyUnicode_DecodeUTF8(f.rel, rel_len, NULL), KIND_STRM,
+                     PyBytes_FromStringAndSize(f.text, text_len), code))
+    return todo, odd, skipped, ignored
+
+
+cdef inline bint _plain_name(const char *name, Py_ssize_t n) noexcept:
+    if n == 0 or memchr(name, 47, n) != NULL or memchr(name, 0, n) != NULL:  # "/", NUL
+        return False
+    return not (name[0] == b"." and (n == 1 or (n == 2 and name[1] == b".")))

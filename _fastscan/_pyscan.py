@@ -1,6 +1,7 @@
 """Pure-Python twin of the compiled hot path; same API and results as `_cscan`."""
 
 import contextlib
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -356,3 +357,167 @@ def _typed_regular(entry: os.DirEntry) -> bool:
         return entry.is_file(follow_symlinks=False)
     except OSError:
         return False  # the stat that follows reports it
+
+
+# ----------------------------------------------------------------------------- the manifest
+
+STRM_KIND, META_KIND = "strm", "meta"
+DIGEST_HEX = frozenset(b"0123456789abcdef")
+
+
+def _canonical_digest(digest: bytes) -> str | None:
+    # The compiled index keeps a digest as its 8 bytes: anything else reads back as None.
+    return digest.decode() if len(digest) == 16 and set(digest) <= DIGEST_HEX else None
+
+
+class ManifestIndex:
+    """One job's manifest for a run: `path -> (kind, digest)`, each path checked off when the
+    run produces it, and the folders the run listed non-empty."""
+
+    def __init__(self):
+        self._entries: dict = {}
+        self._seen: set = set()
+        self._listed: set = set()
+
+    def add_records(self, blob: bytes) -> int:
+        """Add `path NUL kind NUL digest NUL` records (UTF-8, kind strm or meta); returns how
+        many. A path given again replaces its entry."""
+        parts = bytes(blob).split(b"\0")
+        if parts[-1] != b"" or len(parts) % 3 != 1:
+            raise ValueError("manifest records: not path, kind, digest triples")
+        for i in range(0, len(parts) - 1, 3):
+            path, kind = parts[i].decode(), parts[i + 1]
+            if kind not in (b"strm", b"meta"):
+                raise ValueError(f"manifest records: unknown kind {kind!r}")
+            self._entries[path] = (kind.decode(), _canonical_digest(parts[i + 2]))
+        return (len(parts) - 1) // 3
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, path) -> bool:
+        return type(path) is str and path in self._entries
+
+    def get(self, path):
+        """`(kind, digest)` of a managed path (digest None for metadata), else None."""
+        return self._entries.get(path) if type(path) is str else None
+
+    def check_off(self, paths) -> None:
+        """Note that this run produced these paths (unmanaged ones are ignored)."""
+        for path in paths:
+            if path in self:
+                self._seen.add(path)
+
+    def unseen(self) -> list:
+        """The managed paths not checked off, sorted: the orphans of a finished scan."""
+        return sorted(path for path in self._entries if path not in self._seen)
+
+    def note_listed(self, folder: str) -> None:
+        """Note a folder this run listed with something in it (a name that is not UTF-8
+        text is not noted: no manifest path can lie under it)."""
+        if type(folder) is str and _utf8(folder):
+            self._listed.add(folder)
+
+    def was_listed(self, folder: str) -> bool:
+        """True when `note_listed(folder)` was called."""
+        return folder in self._listed
+
+
+# ----------------------------------------------------------------------------- one folder
+
+# scan_folder's metadata rule: meta mode "none"; keep an existing file; compare a managed one.
+META_IGNORE, META_KEEP, META_COMPARE = 0, 1, 2
+STRM_MODES = ("url", "path", "mount")
+
+
+def scan_folder(root: str, dir_rel: str, files: list, rules: tuple, manifest) -> tuple:
+    """Map one folder's files to targets, observe the targets and check them off `manifest`.
+
+    `rules` is `(media_exts, meta_exts, strm_mode, strm_base, read_strm, meta_rule)`.
+    Returns `(todo, odd, skipped, ignored)`: `todo` holds `(entry, target_rel, kind, text,
+    observed)` for every file planning must decide (observed as `compare_files` or
+    `stat_files` give it; CMP_MISSING for a `.strm` not read); `skipped` counts files that
+    planning would skip without recording anything (a `.strm` equal to its text and managed
+    with its digest, an unread `.strm` that exists, metadata kept as it is), `ignored`
+    metadata of meta mode "none"; `odd` the entries left to the general path (`map_names`):
+    not `(name, size, mtime_ns)`, or a name that is not a plain UTF-8 file name.
+    """
+    media, meta, mode, base, read_strm, meta_rule = rules
+    if mode not in STRM_MODES:
+        raise ValueError(f"strm mode: unknown mode {mode!r}")
+    if not _plain_folder(root, dir_rel, base):
+        return [], list(files), 0, 0
+    todo, odd, produced = [], [], []
+    skipped = ignored = 0
+    prefix = dir_rel + "/" if dir_rel else ""
+    for entry in files:
+        if not _plain_entry(entry):
+            odd.append(entry)
+            continue
+        name = entry[0]
+        kind = classify(name, media, meta)
+        if kind == KIND_NONE:
+            continue
+        target_rel = prefix + target_name(name, kind)
+        produced.append(target_rel)
+        path = join_relpath(root, target_rel)
+        if kind == KIND_STRM:
+            text = build_strm(mode, base, prefix + name).encode()
+            if not read_strm:
+                if os.path.lexists(path):
+                    skipped += 1
+                else:
+                    todo.append((entry, target_rel, kind, text, CMP_MISSING))
+                continue
+            code = compare_files([path], [text])[0]
+            managed = manifest.get(target_rel)
+            if code == CMP_EQUAL and managed is not None and managed[1] == _digest(text):
+                skipped += 1
+            else:
+                todo.append((entry, target_rel, kind, text, code))
+        elif meta_rule == META_IGNORE:
+            ignored += 1
+        else:
+            seen = stat_files([path])[0]
+            if type(seen) is tuple and (meta_rule != META_COMPARE or target_rel not in manifest):
+                skipped += 1
+            else:
+                todo.append((entry, target_rel, kind, b"", seen))
+    manifest.check_off(produced)
+    return todo, odd, skipped, ignored
+
+
+def _digest(data: bytes) -> str:
+    # The manifest's digest of a `.strm` (strmsync.strm.engine.plan.digest).
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _plain_folder(root, dir_rel, base) -> bool:
+    if type(root) is not str or type(dir_rel) is not str or type(base) is not str:
+        return False
+    if dir_rel and (dir_rel.startswith("/") or _safe_or_none(dir_rel) != dir_rel):
+        return False
+    return _utf8(root + dir_rel + base) and "\x00" not in root
+
+
+def _plain_entry(entry) -> bool:
+    if type(entry) is not tuple or len(entry) != 3 or type(entry[0]) is not str:
+        return False
+    name = entry[0]
+    return (name not in ("", ".", "..") and "/" not in name and "\x00" not in name
+            and _utf8(name))
+
+
+def _safe_or_none(path: str) -> str | None:
+    try:
+        return safe_relpath(path)
+    except PathEscape:
+        return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+import _fastscan
 from strmsync.migrations import migrate
 from strmsync.secretbox import SecretBox, SecretUnreadable, private_dir, private_file
 
@@ -26,6 +27,7 @@ RUN_COUNTS = ("scanned", "created", "updated", "skipped", "deleted", "failed", "
 FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
 # A run under way: `paused` (a mirror run) keeps its target slot and its heartbeat.
 ACTIVE_STATUSES = ("running", "paused")
+MANIFEST_CHUNK = 65536  # rows per concatenated chunk: a few MiB at a time, not the whole table
 LAST_RUN_KEY = "last_run_id"  # the highest run number handed out before deletions
 
 
@@ -460,6 +462,38 @@ class Store:
                     sql + " AND (path = ? OR substr(path, 1, ?) = ?)",
                     [job_id, prefix, len(prefix) + 1, prefix + "/"]).fetchall()
         return {path: (kind, digest, size, mtime) for path, kind, digest, size, mtime in rows}
+
+    def load_manifest_index(self, job_id: int) -> "_fastscan.ManifestIndex":
+        """The job's manifest packed for a run: paths, kinds and digests, no Python per file."""
+        index = _fastscan.ManifestIndex()
+        # SQLite concatenates a chunk of records in C and hands over one bytes object, so the
+        # load makes no row tuple per file. Chunks by rowid ranges read the table in order;
+        # `+job_id` keeps the planner on those ranges rather than the (job_id, path) index,
+        # whose order would cost a table lookup per row.
+        low, high = self.db.execute("SELECT min(rowid), max(rowid) FROM manifest").fetchone()
+        if low is None:
+            return index
+        for start in range(low, high + 1, MANIFEST_CHUNK):
+            blob, = self.db.execute(
+                "SELECT CAST(group_concat(path || char(0) || kind || char(0) ||"
+                " ifnull(digest, '') || char(0), '') AS BLOB) FROM manifest"
+                " WHERE rowid BETWEEN ? AND ? AND +job_id = ?",
+                [start, start + MANIFEST_CHUNK - 1, job_id]).fetchone()
+            if blob:
+                index.add_records(blob)
+        return index
+
+    def manifest_entries(self, job_id: int, paths: Iterable[str]) -> dict:
+        """`{path: (kind, digest, size, mtime_ns)}` of those paths that are managed."""
+        paths, found = list(paths), {}
+        for i in range(0, len(paths), 500):  # under SQLite's limit of bound parameters
+            chunk = paths[i:i + 500]
+            rows = self.db.execute(
+                "SELECT path, kind, digest, src_size, src_mtime_ns FROM manifest WHERE"
+                f" job_id = ? AND path IN ({','.join('?' * len(chunk))})", [job_id, *chunk])
+            found.update((path, (kind, digest, size, mtime))
+                         for path, kind, digest, size, mtime in rows)
+        return found
 
     def manifest_count(self, job_id: int) -> int:
         """How many files the job manages."""

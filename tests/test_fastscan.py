@@ -1,6 +1,7 @@
 """The `_fastscan` hot path: both implementations on literal cases, and agreeing on any input."""
 
 import errno
+import hashlib
 import os
 import pickle
 import stat
@@ -863,3 +864,214 @@ def test_walk_given_up_half_way_lists_nothing_more(impl, tmp_path, monkeypatch):
     assert len(seen["started"]) <= 1 + 2 * 4
     with pytest.raises(StopIteration):
         next(walker)
+
+
+# ----------------------------------------------------------------------------- the manifest index
+
+
+def _digest(text: bytes) -> str:
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def _records(entries) -> bytes:
+    return b"".join(f"{path}\0{kind}\0{digest or ''}\0".encode() for path, kind, digest in entries)
+
+
+def test_manifest_index_loads_checks_off_and_lists_orphans(impl):
+    index = impl.ManifestIndex()
+    digest = _digest(b"http://x/a.mkv")
+    assert index.add_records(_records([("a.strm", "strm", digest), ("d/b.nfo", "meta", None),
+                                       ("d/c.strm", "strm", "not-a-digest")])) == 3
+    assert index.add_records(b"") == 0
+    assert len(index) == 3
+    assert index.get("a.strm") == ("strm", digest)
+    assert index.get("d/b.nfo") == ("meta", None)
+    assert index.get("d/c.strm") == ("strm", None)  # only 16 lower-case hex digits are kept
+    assert index.get("nope") is None and index.get(7) is None and index.get("\ud800") is None
+    assert "d/b.nfo" in index and "d" not in index and None not in index
+    index.check_off(["a.strm", "not managed", 3])
+    assert index.unseen() == ["d/b.nfo", "d/c.strm"]
+    index.check_off(iter(["d/c.strm"]))
+    assert index.unseen() == ["d/b.nfo"]
+
+
+def test_manifest_index_replaces_a_path_given_again(impl):
+    index = impl.ManifestIndex()
+    index.add_records(_records([("x/é.strm", "strm", _digest(b"1"))]))
+    index.add_records(_records([("x/é.strm", "meta", None)]))
+    assert len(index) == 1 and index.get("x/é.strm") == ("meta", None)
+
+
+def test_manifest_index_remembers_listed_folders(impl):
+    index = impl.ManifestIndex()
+    for folder in ("", "a/b", "电影"):
+        index.note_listed(folder)
+    index.note_listed("bad\udcff")  # not UTF-8 text: no manifest path lies under it
+    assert index.was_listed("") and index.was_listed("a/b") and index.was_listed("电影")
+    assert not index.was_listed("a") and not index.was_listed("bad\udcff")
+
+
+@pytest.mark.parametrize("blob", [b"a\0strm\0", b"a\0strm\0\0b", b"a\0file\0\0",
+                                  b"\xff\0strm\0\0", b"a\xed\xa0\x80\0meta\0\0"])
+def test_manifest_index_refuses_bad_records_alike(cy, blob):
+    def added(module):
+        index = module.ManifestIndex()
+        return index.add_records(blob), index.unseen()
+
+    assert outcome(added, cy) == outcome(added, _pyscan)
+    assert outcome(added, cy)[0] == "raised"
+
+
+def test_manifest_index_holds_many_paths(cy):
+    index = cy.ManifestIndex()
+    paths = [f"show {i % 97}/season {i % 7}/episode {i}.strm" for i in range(50_000)]
+    index.add_records(_records((path, "strm", _digest(path.encode())) for path in paths))
+    assert len(index) == 50_000
+    assert all(index.get(path) == ("strm", _digest(path.encode())) for path in paths[::997])
+    index.check_off(paths[1:])
+    assert index.unseen() == [paths[0]]
+
+
+# ----------------------------------------------------------------------------- one folder
+
+MEDIA_META = (frozenset({"mkv", "mp4"}), frozenset({"nfo", "jpg"}))
+
+
+def _rules(mode="url", base="http://nas/d/", read_strm=True, meta_rule=_pyscan.META_KEEP):
+    return (*MEDIA_META, mode, base, read_strm, meta_rule)
+
+
+def _entries(*names):
+    return [(name, -1, -1) for name in names]
+
+
+def test_scan_folder_skips_what_is_done_and_hands_back_the_rest(impl, tmp_path):
+    target = tmp_path / "t"
+    (target / "电影 1").mkdir(parents=True)
+    same = b"http://nas/d/%E7%94%B5%E5%BD%B1%201/a%20%23.mkv"
+    (target / "电影 1" / "a #.strm").write_bytes(same)
+    (target / "电影 1" / "b.strm").write_bytes(b"old")
+    (target / "电影 1" / "c.strm").write_bytes(b"http://nas/d/%E7%94%B5%E5%BD%B1%201/c.mp4")
+    (target / "电影 1" / "a #.nfo").write_bytes(b"<nfo/>")
+    (target / "电影 1" / "p.jpg").mkdir()
+    index = impl.ManifestIndex()
+    index.add_records(_records([("电影 1/a #.strm", "strm", _digest(same)),
+                                ("电影 1/gone.strm", "strm", _digest(b"x"))]))
+    files = _entries("a #.mkv", "a #.nfo", "b.mkv", "c.mp4", "d.mkv", "e.txt", "p.jpg")
+    todo, odd, skipped, ignored = impl.scan_folder(str(target), "电影 1", files, _rules(), index)
+    assert (odd, skipped, ignored) == ([], 2, 0)  # a #.strm (equal, managed), a #.nfo (there)
+    assert [(entry[0], rel, kind, observed) for entry, rel, kind, _, observed in todo] == [
+        ("b.mkv", "电影 1/b.strm", impl.KIND_STRM, impl.CMP_DIFFERENT),
+        ("c.mp4", "电影 1/c.strm", impl.KIND_STRM, impl.CMP_EQUAL),  # equal, not managed
+        ("d.mkv", "电影 1/d.strm", impl.KIND_STRM, impl.CMP_MISSING),
+        ("p.jpg", "电影 1/p.jpg", impl.KIND_META, impl.STAT_BROKEN),
+    ]
+    assert todo[0][3] == b"http://nas/d/%E7%94%B5%E5%BD%B1%201/b.mkv"
+    assert index.unseen() == ["电影 1/gone.strm"]
+
+
+def test_scan_folder_sees_a_changed_digest_and_a_missing_folder(impl, tmp_path):
+    (tmp_path / "a.strm").write_bytes(b"/mnt/a.mkv")
+    index = impl.ManifestIndex()
+    index.add_records(_records([("a.strm", "strm", _digest(b"/mnt/other.mkv"))]))
+    todo, *_ = impl.scan_folder(str(tmp_path) + "/", "", _entries("a.mkv"),
+                                _rules("mount", "/mnt/"), index)
+    assert [(rel, observed) for _, rel, _, _, observed in todo] == [("a.strm", impl.CMP_EQUAL)]
+    todo, odd, skipped, _ = impl.scan_folder(str(tmp_path), "no/such", _entries("x.mkv", "x.nfo"),
+                                             _rules("path", "/src"), index)
+    assert [(rel, text, observed) for _, rel, _, text, observed in todo] == [
+        ("no/such/x.strm", b"/src/no/such/x.mkv", impl.CMP_MISSING),
+        ("no/such/x.nfo", b"", None)]
+
+
+def test_scan_folder_incremental_and_meta_rules(impl, tmp_path):
+    (tmp_path / "a.strm").write_bytes(b"anything")
+    (tmp_path / "a.nfo").write_bytes(b"x")
+    index = impl.ManifestIndex()
+    index.add_records(_records([("a.nfo", "meta", None)]))
+    files = _entries("a.mkv", "b.mkv", "a.nfo")
+    todo, _, skipped, _ = impl.scan_folder(str(tmp_path), "", files, _rules(read_strm=False),
+                                           index)
+    assert skipped == 2 and [t[1:3] + t[4:] for t in todo] == [("b.strm", 1, impl.CMP_MISSING)]
+    todo, _, skipped, ignored = impl.scan_folder(
+        str(tmp_path), "", files, _rules(read_strm=False, meta_rule=impl.META_IGNORE), index)
+    assert (skipped, ignored) == (1, 1)
+    todo, _, skipped, _ = impl.scan_folder(
+        str(tmp_path), "", files, _rules(read_strm=False, meta_rule=impl.META_COMPARE), index)
+    size, mtime = todo[-1][4]
+    assert todo[-1][1] == "a.nfo" and size == 1 and mtime == os.stat(tmp_path / "a.nfo").st_mtime_ns
+
+
+def test_scan_folder_leaves_odd_entries_to_the_general_path(impl, tmp_path):
+    files = [("a/b.mkv", 1, 1), ("x\udcff.mkv", 1, 1), ("..", 1, 1), ("s.mkv", 1, 1, "sign"),
+             ["l.mkv", 1, 1], ("ok.mkv", 1, 1)]
+    todo, odd, _, _ = impl.scan_folder(str(tmp_path), "", files, _rules(), impl.ManifestIndex())
+    assert odd == files[:5] and [t[1] for t in todo] == ["ok.strm"]
+    todo, odd, _, _ = impl.scan_folder(str(tmp_path), "a//b", files[-1:], _rules(),
+                                       impl.ManifestIndex())
+    assert (todo, odd) == ([], files[-1:])
+    with pytest.raises(ValueError, match="strm mode"):
+        impl.scan_folder(str(tmp_path), "", files, _rules("URL"), impl.ManifestIndex())
+
+
+def test_scan_folder_digests_texts_of_any_length(cy, tmp_path):
+    # blake2b works in 128-byte blocks: texts on both sides of one and two blocks, and more.
+    (tmp_path / "n.strm").touch()
+    for length in (8, 9, 100, 127, 128, 129, 255, 256, 257, 1000, 5000):
+        base = "/" + "b" * (length - 7)
+        text = f"{base}/n.mkv".encode()
+        assert len(text) == length
+        (tmp_path / "n.strm").write_bytes(text)
+        index = cy.ManifestIndex()
+        index.add_records(_records([("n.strm", "strm", _digest(text))]))
+        _, _, skipped, _ = cy.scan_folder(str(tmp_path), "", _entries("n.mkv"),
+                                          _rules("path", base), index)
+        assert skipped == 1, length
+
+
+folder_files = st.lists(
+    st.tuples(
+        st.text(st.sampled_from(list("ab é#%?+ 电")), min_size=1, max_size=5),
+        st.sampled_from([".mkv", ".MP4", ".nfo", ".jpg", ".txt", ""]),
+        st.sampled_from(["equal", "different", "missing", "dir", "managed", "stale"]),
+    ),
+    max_size=8,
+)
+
+
+@with_files
+@given(folder_files, st.sampled_from(["", "s 1", "电/a"]),
+       st.sampled_from(["url", "path", "mount"]), st.booleans(),
+       st.sampled_from([_pyscan.META_IGNORE, _pyscan.META_KEEP, _pyscan.META_COMPARE]))
+def test_scan_folder_agrees(cy, files, dir_rel, mode, read_strm, meta_rule):
+    rules = _rules(mode, "http://h/d/" if mode == "url" else "/m", read_strm, meta_rule)
+    results = []
+    for module in (_pyscan, cy):
+        with tempfile.TemporaryDirectory() as base:
+            folder = f"{base}/{dir_rel}" if dir_rel else base
+            os.makedirs(folder, exist_ok=True)
+            records, entries = [], []
+            for stem, ext, state in files:
+                name = stem + ext
+                kind = _pyscan.classify(name, *MEDIA_META)
+                target = _pyscan.target_name(name, kind)
+                rel = f"{dir_rel}/{target}" if dir_rel else target
+                text = _pyscan.build_strm(mode, rules[3], f"{dir_rel}/{name}").encode()
+                path = f"{folder}/{target}"
+                if state == "dir" and not os.path.exists(path):
+                    os.mkdir(path)
+                elif state != "missing" and not os.path.isdir(path):
+                    with open(path, "wb") as fh:
+                        fh.write(text if state != "different" else b"other")
+                if state in ("managed", "stale") and kind != _pyscan.KIND_NONE:
+                    records.append((rel, "strm" if kind == _pyscan.KIND_STRM else "meta",
+                                    _digest(text if state == "managed" else b"old")))
+                entries.append((name, -1, -1))
+            index = module.ManifestIndex()
+            index.add_records(_records(records))
+            found = module.scan_folder(base, dir_rel, entries, rules, index)
+            todo = [(entry, rel, kind, text, observed if kind == _pyscan.KIND_STRM
+                     or type(observed) is not tuple else observed[0])
+                    for entry, rel, kind, text, observed in found[0]]
+            results.append((todo, *found[1:], index.unseen()))
+    assert results[0] == results[1]

@@ -25,11 +25,14 @@ class BatchOutcome:
     failures: list = field(default_factory=list)
 
 
-def process_batch(items: list, manifest: dict, options: SyncOptions, writer: TargetWriter,
-                  driver: Driver, read_strm: bool, dry_run: bool) -> BatchOutcome:
-    """Observe, plan and apply one batch; only FatalError escapes, per-file errors are kept."""
+def process_batch(items: list, manifest, options: SyncOptions, writer: TargetWriter,
+                  driver: Driver, read_strm: bool, dry_run: bool,
+                  observed: list | None = None) -> BatchOutcome:
+    """Observe (unless `observed` is given), plan and apply one batch; only FatalError
+    escapes, per-file errors are kept. `manifest` is a dict or a `_fastscan.ManifestIndex`."""
     outcome = BatchOutcome()
-    observed = writer.observe(items, read_strm)
+    if observed is None:
+        observed = writer.observe(items, read_strm)
     unreadable = _stat_sources(items, observed, manifest, options, driver)
     writes, copies, planned = [], [], Counter()
     managed = manifest.get
@@ -62,7 +65,7 @@ def process_batch(items: list, manifest: dict, options: SyncOptions, writer: Tar
     return outcome
 
 
-def _stat_sources(items: list, observed: list, manifest: dict, options: SyncOptions,
+def _stat_sources(items: list, observed: list, manifest, options: SyncOptions,
                   driver: Driver) -> dict:
     """Learn the size and mtime of the metadata sources planning needs and the listing left
     UNKNOWN: those to copy (the copy gets the mtime, the manifest both) and, with

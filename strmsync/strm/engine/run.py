@@ -19,6 +19,7 @@ from strmsync.strm.drivers.base import Driver, ScanReport
 from strmsync.strm.engine.batch import BatchOutcome, process_batch
 from strmsync.strm.engine.cleanup import apply_cleanup, confirm_gone
 from strmsync.strm.engine.events import EventsPass
+from strmsync.strm.engine.folder import folder_rules, scan_listing
 from strmsync.strm.engine.plan import map_names, plan_cleanup
 from strmsync.strm.engine.progress import COUNTS, Progress
 from strmsync.strm.engine.writer import TargetWriter
@@ -35,6 +36,10 @@ BATCH_WAIT = 0.5
 # Every change goes to the record as it happens; this many stay in memory for the summary
 # and the media-server notification (which falls back to a library scan past them).
 MAX_CHANGES_KEPT = 5000
+# Folders whose counts are added to the progress at once (a progress update takes a lock
+# and costs more than a no-op folder's own scan).
+QUIET_FOLDERS = 256
+QUIET_WAIT = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,59 @@ class RunSummary:
         return {"run_id": self.run_id, "status": self.status, "mode": self.mode,
                 "dry_run": self.dry_run, **self.counts, "duration_s": self.duration_s,
                 "error": self.error}
+
+
+@dataclass
+class _Quiet:
+    """Folders listed, and files settled inside `scan_folder`, not yet counted."""
+
+    folders: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    since: float = field(default_factory=time.monotonic)
+
+    def due(self) -> bool:
+        """Time to count them: many folders, or a slow walk (progress stays live)."""
+        return self.folders >= QUIET_FOLDERS or time.monotonic() >= self.since + QUIET_WAIT
+
+
+class _Pending:
+    """Items waiting to go to the pool: those still to observe and those a folder scan
+    observed already. They go as batches of BATCH_SIZE, or once the first of them has
+    waited BATCH_WAIT."""
+
+    def __init__(self):
+        self.items: list = []
+        self.observed_items: list = []
+        self.observed: list = []
+        self.since = 0.0
+
+    def add(self, items: list) -> None:
+        self._start(items)
+        self.items.extend(items)
+
+    def add_observed(self, items: list, observed: list) -> None:
+        self._start(items)
+        self.observed_items.extend(items)
+        self.observed.extend(observed)
+
+    def _start(self, items: list) -> None:
+        if items and not self.items and not self.observed_items:
+            self.since = time.monotonic()
+
+    def due(self) -> bool:
+        waiting = len(self.items) + len(self.observed_items)
+        return waiting >= BATCH_SIZE or (waiting and time.monotonic() >= self.since + BATCH_WAIT)
+
+    def take(self) -> list:
+        """`(items, observed or None)` batches of everything waiting."""
+        batches = []
+        if self.items:
+            batches.append((self.items, None))
+        if self.observed_items:
+            batches.append((self.observed_items, self.observed))
+        self.items, self.observed_items, self.observed = [], [], []
+        return batches
 
 
 class Run:
@@ -133,15 +191,15 @@ class Run:
         self.driver.strm_text("probe.mkv", self.options.strm_mode)  # bad STRM settings: fatal
         if self.mode == "events":
             return self._events()
-        manifest = self.store.load_manifest(self.job.job_id)
+        manifest = self.store.load_manifest_index(self.job.job_id)
         self.progress.expected = len(manifest)
         self.log.info("%s run of %s%s: %d managed files", self.mode, self.job.label,
                       " (dry run)" if self.dry_run else "", len(manifest))
-        report, remaining, listed = self._scan(manifest)
+        report = self._scan(manifest)
         if self.cancel.is_set():
             self.log.warning("cancelled; no cleanup")
             return "cancelled"
-        self._cleanup(manifest, report, remaining, listed)
+        self._cleanup(manifest, report)
         if any(rel == "" for rel, _ in report.errors):
             raise FatalError(f"source: cannot list the source root: {report.errors[0][1]}")
         return "partial" if self.problems or self.counts["failed"] else "succeeded"
@@ -168,39 +226,58 @@ class Run:
 
     # scanning ------------------------------------------------------------------------------
 
-    def _scan(self, manifest: dict) -> tuple[ScanReport, set, set]:
-        report, remaining, listed = ScanReport(), set(manifest), set()
-        opts = self.options
-
+    def _scan(self, manifest) -> ScanReport:
+        """Walk the source, checking every target off the manifest; a local driver's folders
+        go through one `scan_folder` call each, others through `map_names`."""
+        report, opts = ScanReport(), self.options
+        rules = folder_rules(self.driver, opts, self.mode != "incremental")
         inflight: deque = deque()
-        batch: list = []
-        batch_due = 0.0
+        pending, quiet = _Pending(), _Quiet()
         self.progress.set_phase("scanning")
         with ThreadPoolExecutor(opts.concurrency, thread_name_prefix="strmsync-run") as pool:
             for listing in self.driver.listings(opts.max_depth, report):
                 if self.cancel.is_set():
                     break
                 if not listing.empty:
-                    listed.add(listing.dir)
-                self.progress.add(folders=1)
-                items, rejected = map_names(listing.dir, listing.files, opts, self.strm_text)
-                for source_rel, why in rejected:
-                    self._fail(source_rel, why)
-                remaining.difference_update(item.target_rel for item in items)
-                if items and not batch:
-                    batch_due = time.monotonic() + BATCH_WAIT
-                batch.extend(items)
-                if batch and (len(batch) >= BATCH_SIZE or time.monotonic() >= batch_due):
-                    inflight.append(self._submit(pool, batch, manifest))
-                    batch = []
+                    manifest.note_listed(listing.dir)
+                files = listing.files
+                quiet.folders += 1
+                if rules is not None:
+                    found = scan_listing(self.writer.root, listing, rules, manifest)
+                    if found.items:
+                        pending.add_observed(found.items, found.observed)
+                    files = found.odd
+                    quiet.skipped += found.skipped
+                    quiet.ignored += found.ignored
+                if files:
+                    items, rejected = map_names(listing.dir, files, opts, self.strm_text)
+                    for source_rel, why in rejected:
+                        self._fail(source_rel, why)
+                    manifest.check_off([item.target_rel for item in items])
+                    pending.add(items)
+                if quiet.due():
+                    self._count_quiet(quiet)
+                if pending.due():
+                    inflight.extend(self._submit(pool, *batch, manifest)
+                                    for batch in pending.take())
                 while len(inflight) > 2 * opts.concurrency:
                     self._merge(inflight.popleft().result())
-            if batch and not self.cancel.is_set():
-                inflight.append(self._submit(pool, batch, manifest))
+            self._count_quiet(quiet)
+            if not self.cancel.is_set():
+                inflight.extend(self._submit(pool, *batch, manifest) for batch in pending.take())
             while inflight:
                 self._merge(inflight.popleft().result())
         self._note_report(report)
-        return report, remaining, listed
+        return report
+
+    def _count_quiet(self, quiet: "_Quiet") -> None:
+        """Count the folders listed and the files their scans settled, and start over."""
+        scanned = quiet.skipped + quiet.ignored
+        self.counts["scanned"] += scanned
+        self.counts["skipped"] += quiet.skipped
+        self.progress.add(folders=quiet.folders, scanned=scanned, skipped=quiet.skipped)
+        quiet.folders = quiet.skipped = quiet.ignored = 0
+        quiet.since = time.monotonic()
 
     def strm_text(self, rel: str, extra=None) -> str:
         """The `.strm` text for a source file (with the driver's extra from the listing)."""
@@ -213,7 +290,7 @@ class Run:
         """Observe, plan and apply items outside a walk (events runs), in batches."""
         with ThreadPoolExecutor(self.options.concurrency,
                                 thread_name_prefix="strmsync-run") as pool:
-            futures = [self._submit(pool, items[i:i + BATCH_SIZE], manifest)
+            futures = [self._submit(pool, items[i:i + BATCH_SIZE], None, manifest)
                        for i in range(0, len(items), BATCH_SIZE)]
             for future in futures:
                 self._merge(future.result())
@@ -229,10 +306,10 @@ class Run:
         """Record a per-file failure."""
         self._fail(rel, why)
 
-    def _submit(self, pool, batch: list, manifest: dict):
+    def _submit(self, pool, batch: list, observed: list | None, manifest):
         read_strm = self.mode != "incremental"
         return pool.submit(process_batch, batch, manifest, self.options, self.writer,
-                           self.driver, read_strm, self.dry_run)
+                           self.driver, read_strm, self.dry_run, observed)
 
     def _merge(self, outcome: BatchOutcome) -> None:
         if outcome.rows:
@@ -268,13 +345,16 @@ class Run:
 
     # cleanup -------------------------------------------------------------------------------
 
-    def _cleanup(self, manifest: dict, report: ScanReport, remaining: set, listed: set) -> None:
+    def _cleanup(self, manifest, report: ScanReport) -> None:
+        remaining = manifest.unseen()
         problem = "a folder could not be listed" if report.errors else None
         if problem is None and self.mode == "full" and remaining:
-            problem = confirm_gone(remaining, listed, self.driver, self.log)
+            folders = {os.path.dirname(path) for path in remaining}
+            listed = {folder for folder in folders if manifest.was_listed(folder)}
+            problem = confirm_gone(set(remaining), listed, self.driver, self.log)
             if problem:
                 self.problems.append(problem)
-        plan = plan_cleanup(sorted(remaining), len(manifest), self.options, self.mode, problem,
+        plan = plan_cleanup(remaining, len(manifest), self.options, self.mode, problem,
                             tuple(report.truncated + report.loops))
         if plan.skipped and remaining:
             self.log.warning("%s (%d orphan(s) kept)", plan.skipped, len(remaining))
@@ -285,7 +365,8 @@ class Run:
         if not plan.delete:
             return
         self.progress.set_phase("cleanup")
-        deleted, dropped, changes = apply_cleanup(plan, manifest, self.writer, self.dry_run,
+        entries = self.store.manifest_entries(self.job.job_id, plan.delete)
+        deleted, dropped, changes = apply_cleanup(plan, entries, self.writer, self.dry_run,
                                                   self.log)
         self.store.drop_manifest(self.job.job_id, dropped)
         self._keep_changes(changes)

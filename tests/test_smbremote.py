@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from strmsync.errors import ChangedUnderneath, NetworkError, NotFoundError, PermissionRefused
-from strmsync.mirror.smbremote import LIST_BUFFER, TEMP_PREFIX, RemoteFile, SmbRemote, SmbTarget
+from strmsync.mirror.smbremote import TEMP_PREFIX, RemoteFile, SmbRemote, SmbTarget
+from strmsync.mirror.smbwire import LIST_BUFFER
 from tests.standins.tcpcount import CountingProxy
 
 MTIME = 1_600_000_000_123_456_789  # SMB keeps 100 ns ticks: ...789 comes back as ...700
@@ -183,8 +184,9 @@ def test_upload_writes_bytes_and_mtime_through_a_temp_name(smb_share, remote, tm
 
 def test_upload_replaces_an_existing_file(smb_share, remote, tmp_path):
     write(smb_share.dir / "a.nfo", b"old and longer")
-    remote.upload(str(write(tmp_path / "a.nfo", b"new")), "a.nfo", MTIME)
+    assert remote.upload(str(write(tmp_path / "a.nfo", b"new")), "a.nfo", MTIME) == 3
     assert (smb_share.dir / "a.nfo").read_bytes() == b"new"
+    assert (smb_share.dir / "a.nfo").stat().st_mtime_ns == smb_ns(MTIME)
     assert leftovers(smb_share.dir) == []
 
 

@@ -8,7 +8,6 @@ import os
 import posixpath
 import queue
 import secrets
-import struct
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -20,17 +19,11 @@ from smbclient._io import SMBDirectoryIO, SMBRawIO
 from smbclient._pool import ClientConfig, get_smb_tree
 from smbprotocol import exceptions as smbexc
 from smbprotocol.connection import Connection
-from smbprotocol.file_info import FileAttributes
 from smbprotocol.header import NtStatus
 from smbprotocol.open import (
-    CreateDisposition,
-    CreateOptions,
     FileInformationClass,
-    FilePipePrinterAccessMask,
-    ImpersonationLevel,
     Open,
     QueryDirectoryFlags,
-    ShareAccess,
     SMB2QueryDirectoryResponse,
 )
 from smbprotocol.session import Session
@@ -45,28 +38,17 @@ from strmsync.errors import (
     StorageError,
     StrmsyncError,
 )
+from strmsync.mirror import smbwire
+from strmsync.mirror.smbwire import LARGEST_ENTRY, LIST_BUFFER, parse_entries
 
 log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".strmsync-part-"
 CHUNK = 1024 * 1024
 LIST_THREADS = 4
-# One QUERY_DIRECTORY answer of up to 64 KiB costs one credit (MS-SMB2 3.1.5.2) and holds
-# ~500 entries of typical media names: a title folder in one CREATE+QUERY+CLOSE round trip.
-LIST_BUFFER = 65536
-# The largest entry: the fixed part, a 255-unit name, alignment. An answer within this of
-# the buffer's end may have left entries out; such a folder is listed again in full.
-_LARGEST_ENTRY = 80 + 2 * 255 + 8
 # Credits asked for once the session is up: every thread's requests share one connection
 # and a 1 MiB read or write is charged 16 (32 threads at most, DESIGN.md §8).
 CREDITS = 512
-# FILETIME counts 100 ns ticks since 1601-01-01; this is the Unix epoch in those ticks.
-_EPOCH_FILETIME = 116444736000000000
-# FILE_ID_FULL_DIR_INFORMATION (MS-FSCC 2.4.18): next offset, index, 4 times, end of file,
-# allocation size, attributes, name length, EA size, reserved, file id; then the name.
-_ENTRY = struct.Struct("<IIqqqqqqIIIIQ")
-_ATTR_DIRECTORY = 0x10
-_ATTR_REPARSE_POINT = 0x400
 
 
 @dataclass(frozen=True)
@@ -182,25 +164,6 @@ def _temp_name(name: str) -> str:
     return head + data.decode(errors="ignore")
 
 
-def _parse_entries(buffer: bytes) -> Iterator[tuple[str, bool, int, int]]:
-    """(name, is_dir, size, mtime_ns) for each entry of a raw QUERY_DIRECTORY buffer."""
-    # Parsing with struct instead of smbprotocol's Structure classes: ~20x less Python per
-    # entry, and listing speed decides a no-op mirror (DESIGN.md §8).
-    offset = 0
-    while True:
-        (next_offset, _, _, _, mtime, _, size, _, attrs, name_len, _, _, _) = _ENTRY.unpack_from(
-            buffer, offset
-        )
-        start = offset + _ENTRY.size
-        name = buffer[start:start + name_len].decode("utf-16-le")
-        if name not in (".", ".."):
-            is_dir = bool(attrs & _ATTR_DIRECTORY) and not attrs & _ATTR_REPARSE_POINT
-            yield name, is_dir, size, (mtime - _EPOCH_FILETIME) * 100
-        if not next_offset:
-            return
-        offset += next_offset
-
-
 class _OneConnection(dict):
     """The connection cache handed to smbclient: every lookup gets the remote's one
     connection, made (or made again after it dropped) under the remote's lock."""
@@ -273,7 +236,7 @@ class SmbRemote:
         # never answered its SESSION_SETUP (the hang in bench/README.md).
         connection = Connection(uuid.uuid4(), t.host, t.port, require_signing=True)
         connection.connect(timeout=t.timeout)
-        _answer_within(connection, t.timeout)
+        smbwire.answer_within(connection, t.timeout)
         try:
             session = Session(connection, username=self._user(), password=t.password or None,
                               require_encryption=t.encrypt,
@@ -320,10 +283,10 @@ class SmbRemote:
     def _list(self, rel_dir: str) -> list[tuple[str, bool, int, int]]:
         """Every entry of one folder, in one round trip when it fits one answer."""
         tree, path = get_smb_tree(self.target.unc(rel_dir), **self._kw())
-        buffer = _list_compound(Open(tree, path), self.target.timeout)
-        if len(buffer) > LIST_BUFFER - _LARGEST_ENTRY:
+        buffer = smbwire.list_folder(Open(tree, path), self.target.timeout)
+        if len(buffer) > LIST_BUFFER - LARGEST_ENTRY:
             return self._list_in_parts(rel_dir)
-        return list(_parse_entries(buffer)) if buffer else []
+        return list(parse_entries(buffer)) if buffer else []
 
     def _list_in_parts(self, rel_dir: str) -> list[tuple[str, bool, int, int]]:
         """Every entry of a folder too big for one answer: open, query until done, close."""
@@ -347,7 +310,7 @@ class SmbRemote:
                 flags = 0
                 body = SMB2QueryDirectoryResponse()
                 body.unpack(response["data"].get_value())
-                found.extend(_parse_entries(body["buffer"].get_value()))
+                found.extend(parse_entries(body["buffer"].get_value()))
 
     def _list_safely(self, rel_dir: str) -> tuple[str, list | None, Exception | None]:
         try:
@@ -415,31 +378,55 @@ class SmbRemote:
         self._makedirs(parent)
         temp = posixpath.join(parent, _temp_name(name))
         try:
-            sent = self._send(local_path, temp, on_bytes, checkpoint)
-            # The mtime goes on the temp file, before the replace: a run killed between a
-            # replace and a later utime would leave the final name with the time of the
-            # upload, which the next run takes for a change on the share (a conflict).
-            smbclient.utime(self.target.unc(temp), ns=(mtime_ns, mtime_ns), **self._kw())
-            smbclient.replace(self.target.unc(temp), self.target.unc(rel), **self._kw())
+            sent, on_share = self._put(local_path, temp, rel, mtime_ns, on_bytes, checkpoint)
         except BaseException as exc:
             self._discard(temp)
             raise _unwrap(exc, self._where(rel)) from None
-        written = self.stat(rel)
-        if written is None or written.size != sent:
+        if on_share != sent:
             raise ChangedUnderneath(f"{self._where(rel)}: size changed while uploading")
         return sent
 
-    def _send(self, local_path: str, temp: str, on_bytes, checkpoint) -> int:
+    def _put(self, local_path: str, temp: str, rel: str, mtime_ns: int, on_bytes,
+             checkpoint) -> tuple[int, int]:
+        # A file of one chunk is one round trip (create, write, set mtime, rename, close);
+        # a bigger one is a create, its writes, then the same three steps in one.
+        tree, path = get_smb_tree(self.target.unc(temp), **self._kw())
+        final = get_smb_tree(self.target.unc(rel), **self._kw())[1]
+        smb_open, timeout = Open(tree, path), self.target.timeout
+        chunk_size = min(CHUNK, smb_open.connection.max_write_size)
+        with open(local_path, "rb") as src:
+            _run(checkpoint)
+            chunk = src.read(chunk_size)
+            if len(chunk) < chunk_size:
+                on_share = smbwire.put_answered(
+                    smb_open, smbwire.open_for_put(smb_open, chunk)
+                    + smbwire.put_in_place(smb_open, mtime_ns, final), timeout)
+                _run(on_bytes, len(chunk))
+                return len(chunk), on_share
+            return self._put_in_chunks(smb_open, src, chunk, final, mtime_ns, on_bytes,
+                                       checkpoint)
+
+    def _put_in_chunks(self, smb_open: Open, src, chunk: bytes, final: str, mtime_ns: int,
+                       on_bytes, checkpoint) -> tuple[int, int]:
+        (create,) = smbwire.open_for_put(smb_open, b"")
+        tree, size = smb_open.tree_connect, len(chunk)
+        smb_open._create_response(smb_open.connection.send(
+            create, tree.session.session_id, tree.tree_connect_id))
         sent = 0
-        with open(local_path, "rb") as src, self._open(temp, "wb") as dst:
-            while True:
-                _run(checkpoint)
-                chunk = src.read(CHUNK)
-                if not chunk:
-                    return sent
-                _write_all(dst, chunk)
+        try:
+            while chunk:
+                if smb_open.write(chunk, sent) != len(chunk):
+                    raise StorageError(f"{self._where(final)}: the share took part of a write")
                 sent += len(chunk)
                 _run(on_bytes, len(chunk))
+                _run(checkpoint)
+                chunk = src.read(size)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                smb_open.close()
+            raise
+        return sent, smbwire.put_answered(
+            smb_open, smbwire.put_in_place(smb_open, mtime_ns, final), self.target.timeout)
 
     def _open(self, rel: str, mode: str) -> contextlib.AbstractContextManager:
         # Unbuffered: a BufferedWriter whose flush fails on a dead connection raises again
@@ -548,69 +535,6 @@ def _listing(future: Future, rel_dir: str, where: str) -> tuple:
     if future.exception() is not None:
         return rel_dir, None, classify(future.exception(), f"{where}/{rel_dir}")
     return future.result()
-
-
-_DIR_READ = (FilePipePrinterAccessMask.FILE_READ_DATA
-             | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
-             | FilePipePrinterAccessMask.FILE_READ_EA)
-_SHARE_ALL = (ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE
-              | ShareAccess.FILE_SHARE_DELETE)
-# QUERY_DIRECTORY response (MS-SMB2 2.2.34) after its structure size: the buffer's offset
-# from the start of the SMB2 header (64 bytes), and its length.
-_QUERY_ANSWER = struct.Struct("<HI")
-_HEADER = 64
-
-
-def _list_compound(smb_open: Open, timeout: float) -> bytes:
-    """The raw QUERY_DIRECTORY buffer of a folder, from one related CREATE + QUERY + CLOSE."""
-    # One round trip and three requests instead of four round trips; the buffer is parsed
-    # with struct, not smbprotocol's Structure classes (the cost of a no-op, bench/README.md).
-    create, _ = smb_open.create(
-        ImpersonationLevel.Impersonation, _DIR_READ, FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
-        _SHARE_ALL, CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE, send=False)
-    query, _ = smb_open.query_directory(
-        "*", FileInformationClass.FILE_ID_FULL_DIRECTORY_INFORMATION,
-        flags=QueryDirectoryFlags.SMB2_RESTART_SCANS, max_output=LIST_BUFFER, send=False)
-    close, _ = smb_open.close(send=False)
-    tree, connection = smb_open.tree_connect, smb_open.connection
-    requests = connection.send_compound([create, query, close], tree.session.session_id,
-                                        tree.tree_connect_id, related=True)
-    answers: list = []
-    for request in requests:  # each answer is taken, or its request stays outstanding
-        try:
-            answers.append(connection.receive(request, timeout=timeout))
-        except smbexc.SMBResponseException as exc:
-            answers.append(exc)
-    opened, listed, _closed = answers
-    if isinstance(opened, Exception):
-        raise opened
-    if isinstance(listed, (smbexc.NoMoreFiles, smbexc.NoSuchFile)):
-        return b""
-    if isinstance(listed, Exception):
-        raise listed
-    data = listed["data"].get_value()
-    offset, length = _QUERY_ANSWER.unpack_from(data, 2)
-    return data[offset - _HEADER:offset - _HEADER + length]
-
-
-def _answer_within(connection: Connection, seconds: float) -> None:
-    """Give every wait for an answer on `connection` a deadline; a missed one drops it."""
-    receive = connection.receive
-
-    def receive_by_deadline(request, wait=True, timeout=None, resolve_symlinks=True):
-        try:
-            return receive(request, wait=wait, timeout=seconds if timeout is None else timeout,
-                           resolve_symlinks=resolve_symlinks)
-        except smbexc.SMBException:
-            if not request.response_event.is_set():
-                # No answer in time: what the link is doing is unknown, so it is dropped;
-                # every other waiter wakes with a connection error, the next call reconnects.
-                connection.disconnect(close=False)
-            raise
-
-    # smbprotocol waits without a deadline wherever a caller gives none (session set-up,
-    # tree connect, every smbclient call); this instance's receive is what they all call.
-    connection.receive = receive_by_deadline
 
 
 def _run(callback: Callable | None, *args) -> None:

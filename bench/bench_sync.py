@@ -323,6 +323,8 @@ def parse_args(argv: list | None = None) -> argparse.Namespace:
     parser.add_argument("--python", default=sys.executable, help="interpreter for the children")
     parser.add_argument("--out", help="write the JSON results here")
     parser.add_argument("--floor", default=FLOOR_SOURCE, help="the C floor's source file")
+    parser.add_argument("--variants", help="comma-separated subset of "
+                                           f"{','.join(VARIANTS)} (default: all)")
     return parser.parse_args(argv)
 
 
@@ -330,7 +332,12 @@ def main(argv: list | None = None) -> int:
     """Run the benchmark, print the tables, write the JSON; exit 1 if a check failed."""
     args = parse_args(argv)
     bench = Bench(args)
-    builds = {variant: bench.build_of(variant) for variant in VARIANTS}
+    chosen = args.variants.split(",") if args.variants else VARIANTS
+    unknown = set(chosen) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"--variants: unknown {', '.join(sorted(unknown))}")
+    builds = {variant: bench.build_of(variant) if variant in chosen else (None, "not chosen")
+              for variant in VARIANTS}
     sizes = sorted({args.n, args.n // args.scale} - {0}) if args.scale else [args.n]
     try:
         results = {"environment": environment_facts(bench, builds, args),

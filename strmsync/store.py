@@ -28,6 +28,7 @@ FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
 # A run under way: `paused` (a mirror run) keeps its target slot and its heartbeat.
 ACTIVE_STATUSES = ("running", "paused")
 MANIFEST_CHUNK = 65536  # rows per concatenated chunk: a few MiB at a time, not the whole table
+ROWS_PER_INSERT = 128  # rows of one INSERT statement (SQLite allows 32,766 parameters)
 LAST_RUN_KEY = "last_run_id"  # the highest run number handed out before deletions
 
 
@@ -427,8 +428,18 @@ class Store:
         rows = [(run_id, action, kind, path) for action, kind, path in changes]
         if rows:
             with self._lock, self.db.conn:
-                self.db.conn.executemany(
-                    "INSERT INTO run_changes (run_id, action, kind, path) VALUES (?,?,?,?)", rows)
+                self._insert_rows("INSERT INTO run_changes (run_id, action, kind, path)", rows)
+
+    def _insert_rows(self, head: str, rows: list) -> None:
+        # Many rows per statement: executemany steps SQLite once per row, releasing and
+        # taking back the GIL each time, and with the run's threads busy every take-back
+        # waits; a first sync of 100,000 videos spent most of its time there.
+        width = len(rows[0])
+        for i in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[i:i + ROWS_PER_INSERT]
+            values = ",".join([f"({','.join('?' * width)})"] * len(chunk))
+            self.db.conn.execute(f"{head} VALUES {values}",
+                                 [value for row in chunk for value in row])
 
     def run_changes(self, run_id: int, limit: int = -1, offset: int = 0) -> list[dict]:
         """The changes recorded for a run, in order (a page of them with `limit`)."""
@@ -507,9 +518,8 @@ class Store:
                   for path, kind, digest, size, mtime in rows]
         if values:
             with self._lock, self.db.conn:
-                self.db.conn.executemany(
-                    "INSERT OR REPLACE INTO manifest (job_id, path, kind, digest, src_size,"
-                    " src_mtime_ns, written_at) VALUES (?,?,?,?,?,?,?)", values)
+                self._insert_rows("INSERT OR REPLACE INTO manifest (job_id, path, kind, digest,"
+                                  " src_size, src_mtime_ns, written_at)", values)
 
     def drop_manifest(self, job_id: int, paths: Iterable[str]) -> None:
         """Forget manifest entries (after their files were deleted or disowned)."""

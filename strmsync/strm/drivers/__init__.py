@@ -59,9 +59,7 @@ def open_driver(source: dict, source_root: str, options: SyncOptions,
 def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str = "",
                 limits: LimitsLookup | None = None, **policy) -> Driver:
     """An OpenList or CloudDrive2 driver for a source record; `policy` overrides tuning."""
-    from strmsync.strm.drivers.clouddrive2 import CloudDrive2Driver
     from strmsync.strm.drivers.gate import SourcePolicy
-    from strmsync.strm.drivers.openlist import OpenListDriver
 
     if source.get("secrets_error"):
         raise FatalError(f"source {source['name']}: its secrets {source['secrets_error']}")
@@ -69,12 +67,17 @@ def open_remote(source: dict, root: str, mount_prefix: str = "", url_base: str =
     tuning = SourcePolicy.from_source(source, **policy)
     credentials = {"token": secrets.get("token") or "", "password": secrets.get("password") or "",
                    "username": config.get("username") or ""}
+    # Only the driver in use is imported: an OpenList sync need not load grpc and protobuf.
     if source["kind"] == "openlist":
+        from strmsync.strm.drivers.openlist import OpenListDriver
+
         driver = OpenListDriver(config["url"], root, tuning, mount_prefix=mount_prefix,
                                 url_base=url_base,
                                 folder_passwords=secrets.get("folder_passwords"),
                                 **credentials)
     else:
+        from strmsync.strm.drivers.clouddrive2 import CloudDrive2Driver
+
         driver = CloudDrive2Driver(config["address"], root, tuning,
                                    tls=_flag(config.get("tls")),
                                    download_base=config.get("download_base") or "",

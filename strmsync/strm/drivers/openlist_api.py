@@ -6,8 +6,6 @@ import re
 import threading
 from datetime import datetime, timezone
 
-import requests
-
 from strmsync.errors import (
     AccessRefused,
     FatalError,
@@ -18,13 +16,12 @@ from strmsync.errors import (
 )
 from strmsync.strm.drivers.gate import SourceGate, SourcePolicy
 from strmsync.strm.drivers.session import (
+    ApiPool,
     Download,
     check_status,
     is_json,
     new_session,
     open_download,
-    timeouts,
-    transport_error,
 )
 
 log = logging.getLogger(__name__)
@@ -41,7 +38,10 @@ class OpenListClient:
         self.site = site.rstrip("/")
         self.gate = gate
         self.policy: SourcePolicy = gate.policy
-        self.session = new_session(self.policy, self.site)
+        self.api = ApiPool(self.policy, self.site)
+        # Downloads follow redirects to the cloud through requests, opened at first use.
+        self._session = None
+        self._session_lock = threading.Lock()
         self._token = token
         self._username, self._password = username, password
         self._generation = 0
@@ -51,7 +51,11 @@ class OpenListClient:
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self.session.close()
+        self.api.close()
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
 
     # the calls strmsync makes ------------------------------------------------------------
 
@@ -75,6 +79,14 @@ class OpenListClient:
         """Open a `/d/` link as a stream, under the source's limits."""
         return self.gate.call(lambda: open_download(self.session, url, self.policy), "download")
 
+    @property
+    def session(self):
+        """The requests session downloads go through."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = new_session(self.policy, self.site)
+            return self._session
+
     # envelopes and tokens ----------------------------------------------------------------
 
     def call(self, method: str, route: str, body: dict | None = None):
@@ -97,26 +109,20 @@ class OpenListClient:
         headers = {"Authorization": token} if token else {}
         data = None
         if body is not None:
-            # Encoded here rather than by requests (json=): it skips a charset guess per call.
             data = json.dumps(body, ensure_ascii=False).encode()
             headers["Content-Type"] = "application/json"
+        response = self.api.request(method, route, data, headers)
+        status = response.status
+        check_status(status, response.headers)
+        if status in (401, 403, 404) and not is_json(response.headers):
+            raise FatalError(f"url: HTTP {status} for {route}: is this the OpenList site address?")
         try:
-            response = self.session.request(method, self.site + route, data=data,
-                                            headers=headers, timeout=timeouts(self.policy))
-        except requests.RequestException as exc:
-            raise transport_error(exc) from None
-        with response:
-            check_status(response)
-            if response.status_code in (401, 403, 404) and not is_json(response):
-                raise FatalError(f"url: HTTP {response.status_code} for {route}:"
-                                 " is this the OpenList site address?")
-            try:
-                envelope = json.loads(response.content)
-            except ValueError:
-                envelope = None
+            envelope = json.loads(response.data)
+        except ValueError:
+            envelope = None
         if not isinstance(envelope, dict) or "code" not in envelope:
             # OpenList answers everything as a JSON envelope; a page means a proxy or a limit.
-            raise ThrottledError(f"HTML where JSON was expected (HTTP {response.status_code})")
+            raise ThrottledError(f"HTML where JSON was expected (HTTP {status})")
         return envelope
 
     def _current_token(self) -> tuple[int, str]:

@@ -1010,7 +1010,7 @@ cdef extern from *:
        costs its bytes plus ~30 bytes a path, not a Python str, tuple and dict slot each. */
     typedef struct {
         char *buf; size_t len, cap;
-        size_t *off; uint32_t *plen; uint32_t *hash; uint8_t *dig; uint8_t *flags;
+        uint32_t *off; uint16_t *plen; uint32_t *hash; uint8_t *dig; uint8_t *flags;
         size_t n, ncap;
         uint32_t *slots; size_t nslots;  /* entry number + 1; 0 is empty */
     } strmsync_ptab;
@@ -1057,10 +1057,35 @@ cdef extern from *:
         return 0;
     }
 
-    static int strmsync_grow(void **p, size_t size) {
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+
+    static size_t strmsync_pages(size_t size) { return (size + 4095) & ~(size_t)4095; }
+
+    /* The arrays live in mappings of their own, grown with mremap: no copy, and no heap
+       left behind (a heap realloc of tens of MiB leaves the old block in the process's
+       resident set). */
+    static int strmsync_grow(void **p, size_t old, size_t size) {
+    #if defined(__linux__) && defined(MREMAP_MAYMOVE)
+        void *q = old ? mremap(*p, strmsync_pages(old), strmsync_pages(size), MREMAP_MAYMOVE)
+                      : mmap(NULL, strmsync_pages(size), PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (q == MAP_FAILED) return -1;
+    #else
         void *q = realloc(*p, size ? size : 1);
+        (void)old;
         if (!q) return -1;
+    #endif
         *p = q; return 0;
+    }
+
+    static void strmsync_release(void *p, size_t size) {
+    #if defined(__linux__) && defined(MREMAP_MAYMOVE)
+        if (p) munmap(p, strmsync_pages(size));
+    #else
+        (void)size; free(p);
+    #endif
     }
 
     /* The entry number of s, added if new; -1 when out of memory (or past 2**31 entries). */
@@ -1068,26 +1093,27 @@ cdef extern from *:
         uint32_t h = strmsync_hash(s, n);
         long found = strmsync_ptab_find_h(t, s, n, h); size_t e, i;
         if (found >= 0) return found;
-        if (t->n >= 0x7fffffffUL || n > 0xffffffffUL) return -1;
+        /* 32-bit offsets and 16-bit lengths: 6 bytes a path less (paths stop at 4 KiB). */
+        if (t->n >= 0x7fffffffUL || n > 0xffffUL || t->len + n > 0xffffffffUL) return -1;
         if (t->n == t->ncap) {
-            size_t c = t->ncap * 2 + 1024;
-            if (strmsync_grow((void **)&t->off, c * sizeof(size_t))
-                || strmsync_grow((void **)&t->plen, c * sizeof(uint32_t))
-                || strmsync_grow((void **)&t->hash, c * sizeof(uint32_t))
-                || strmsync_grow((void **)&t->dig, c * 8)
-                || strmsync_grow((void **)&t->flags, c)) return -1;
+            size_t o = t->ncap, c = t->ncap + t->ncap / 2 + 1024;
+            if (strmsync_grow((void **)&t->off, o * 4, c * 4)
+                || strmsync_grow((void **)&t->plen, o * 2, c * 2)
+                || strmsync_grow((void **)&t->hash, o * 4, c * 4)
+                || strmsync_grow((void **)&t->dig, o * 8, c * 8)
+                || strmsync_grow((void **)&t->flags, o, c)) return -1;
             t->ncap = c;
         }
         if (t->len + n > t->cap) {
-            size_t c = (t->cap + n) * 2 + 65536;
-            if (strmsync_grow((void **)&t->buf, c)) return -1;
+            size_t c = t->cap + t->cap / 2 + n + 65536;
+            if (strmsync_grow((void **)&t->buf, t->cap, c)) return -1;
             t->cap = c;
         }
         if ((t->n + 1) * 2 > t->nslots
                 && strmsync_ptab_rehash(t, t->nslots ? t->nslots * 2 : 4096)) return -1;
         e = t->n++;
         memcpy(t->buf + t->len, s, n);
-        t->off[e] = t->len; t->plen[e] = (uint32_t)n; t->hash[e] = h; t->flags[e] = 0;
+        t->off[e] = (uint32_t)t->len; t->plen[e] = (uint16_t)n; t->hash[e] = h; t->flags[e] = 0;
         memset(t->dig + 8 * e, 0, 8);
         t->len += n;
         i = h & (t->nslots - 1);
@@ -1119,16 +1145,86 @@ cdef extern from *:
         return 1;
     }
 
+    /* The names of one target folder, from getdents64 on its descriptor: one or two
+       syscalls for the folder instead of a stat per metadata file. A name found here
+       with its type settles the file; a name not found is still opened or stat'ed, so a
+       case-insensitive target file system answers as it does to the twin's paths. */
+    typedef struct {
+        char *buf; size_t len, cap;
+        uint32_t *slots; size_t nslots;  /* record offset + 1; 0 is empty */
+        int loaded;                      /* 1 loaded, -1 could not be read */
+    } strmsync_names;
+
+    #if defined(__linux__)
+    #include <sys/syscall.h>
+    #include <unistd.h>
+    #endif
+
+    static int strmsync_names_load(strmsync_names *t, int fd) {
+    #if defined(__linux__) && defined(SYS_getdents64)
+        long got; size_t at, count = 0, i; uint16_t reclen;
+        t->loaded = -1;
+        for (;;) {
+            if (t->cap - t->len < 32768) {
+                size_t c = t->cap * 2 + 32768; char *b = realloc(t->buf, c);
+                if (!b) return -1;
+                t->buf = b; t->cap = c;
+            }
+            got = syscall(SYS_getdents64, fd, t->buf + t->len, t->cap - t->len);
+            if (got < 0) return -1;
+            if (got == 0) break;
+            t->len += (size_t)got;
+        }
+        if (t->len >= 0xffffffffUL) return -1;
+        for (at = 0; at < t->len; at += reclen) { memcpy(&reclen, t->buf + at + 16, 2); count++; }
+        t->nslots = 16;
+        while (t->nslots < count * 2) t->nslots *= 2;
+        t->slots = calloc(t->nslots, sizeof(uint32_t));
+        if (!t->slots) return -1;
+        for (at = 0; at < t->len; at += reclen) {
+            const char *name = t->buf + at + 19;
+            memcpy(&reclen, t->buf + at + 16, 2);
+            i = strmsync_hash(name, strlen(name)) & (t->nslots - 1);
+            while (t->slots[i]) i = (i + 1) & (t->nslots - 1);
+            t->slots[i] = (uint32_t)(at + 1);
+        }
+        t->loaded = 1;
+        return 0;
+    #else
+        (void)fd; t->loaded = -1; return -1;
+    #endif
+    }
+
+    /* The d_type of name in the folder, or -1 when it is not listed (or not loaded). */
+    static int strmsync_names_type(const strmsync_names *t, const char *name, size_t n) {
+        size_t i; uint32_t e;
+        if (t->loaded != 1) return -1;
+        for (i = strmsync_hash(name, n) & (t->nslots - 1); (e = t->slots[i]) != 0;
+                i = (i + 1) & (t->nslots - 1)) {
+            const char *found = t->buf + e - 1 + 19;
+            if (memcmp(found, name, n) == 0 && found[n] == 0)
+                return (unsigned char)t->buf[e - 1 + 18];
+        }
+        return -1;
+    }
+
+    static void strmsync_names_free(strmsync_names *t) {
+        free(t->buf); free(t->slots);
+        memset(t, 0, sizeof(*t));
+    }
+
     static void strmsync_ptab_free(strmsync_ptab *t) {
-        free(t->buf); free(t->off); free(t->plen); free(t->hash); free(t->dig); free(t->flags);
+        strmsync_release(t->buf, t->cap); strmsync_release(t->off, t->ncap * 4);
+        strmsync_release(t->plen, t->ncap * 2); strmsync_release(t->hash, t->ncap * 4);
+        strmsync_release(t->dig, t->ncap * 8); strmsync_release(t->flags, t->ncap);
         free(t->slots);
         memset(t, 0, sizeof(*t));
     }
     """
     ctypedef struct ptab "strmsync_ptab":
         char *buf
-        size_t *off
-        unsigned int *plen
+        unsigned int *off
+        unsigned short *plen
         unsigned char *dig
         unsigned char *flags
         size_t n
@@ -1137,6 +1233,11 @@ cdef extern from *:
     long ptab_add "strmsync_ptab_add"(ptab *t, const char *s, size_t n) noexcept nogil
     void ptab_free "strmsync_ptab_free"(ptab *t) noexcept nogil
     int utf8_ok "strmsync_utf8_ok"(const char *s, size_t n) noexcept nogil
+    ctypedef struct names_t "strmsync_names":
+        int loaded
+    int names_load "strmsync_names_load"(names_t *t, int fd) noexcept nogil
+    int names_type "strmsync_names_type"(const names_t *t, const char *name, size_t n) noexcept nogil
+    void names_free "strmsync_names_free"(names_t *t) noexcept nogil
 
 from libc.string cimport memset
 
@@ -1366,13 +1467,22 @@ cdef class _Folder:
     cdef Py_ssize_t text_cap, base_len
     cdef int dfd, dir_err
     cdef Py_ssize_t root_len  # length of the root's bytes without trailing slashes
+    cdef names_t names        # the folder's names, read when a metadata file needs them
 
     def __cinit__(self):
         self.rel = self.text = NULL
         self.rel_cap = self.text_cap = 0
         self.dfd = -1
+        memset(&self.names, 0, sizeof(names_t))
+
+    cdef int type_of(self, const char *name, Py_ssize_t n) noexcept:
+        """The directory's type for name (DT_*), or -1: not listed, or no listing."""
+        if self.names.loaded == 0:
+            names_load(&self.names, self.dfd)
+        return names_type(&self.names, name, n)
 
     def __dealloc__(self):
+        names_free(&self.names)
         free(self.rel)
         free(self.text)
         if self.dfd >= 0:
@@ -1492,6 +1602,10 @@ cdef tuple _scan_folder(_Folder f, str dir_rel, list files, object media, object
             if ignore_meta:
                 ignored += 1
                 continue
+            if not err and (not compare_meta or e < 0) \
+                    and f.type_of(f.rel + f.name_at, rel_len - f.name_at) == DT_REG:
+                skipped += 1  # listed as a regular file: what the stat would have said
+                continue
             if not err and fstatat(f.dfd, f.rel + f.name_at, &st, 0) != 0:
                 err = errno
             if not err and S_ISREG(st.st_mode) and (not compare_meta or e < 0):
@@ -1517,8 +1631,9 @@ cdef tuple _scan_folder(_Folder f, str dir_rel, list files, object media, object
             memcpy(f.text + text_len + f.name_at, name, name_len)
             text_len += f.name_at + name_len
         if not read_strm:
-            if not err and fstatat(f.dfd, f.rel + f.name_at, &st, AT_SYMLINK_NOFOLLOW) == 0:
-                skipped += 1
+            if not err and (f.type_of(f.rel + f.name_at, rel_len - f.name_at) >= 0 or fstatat(
+                    f.dfd, f.rel + f.name_at, &st, AT_SYMLINK_NOFOLLOW) == 0):
+                skipped += 1  # listed, or there when asked: os.path.lexists
                 continue
             code = C_MISSING
         elif err:

@@ -27,7 +27,7 @@ RUN_COUNTS = ("scanned", "created", "updated", "skipped", "deleted", "failed", "
 FINAL_STATUSES = ("succeeded", "partial", "failed", "cancelled")
 # A run under way: `paused` (a mirror run) keeps its target slot and its heartbeat.
 ACTIVE_STATUSES = ("running", "paused")
-MANIFEST_CHUNK = 65536  # rows per concatenated chunk: a few MiB at a time, not the whole table
+MANIFEST_CHUNK = 16384  # rows per concatenated chunk: about a MiB at a time, not the whole table
 ROWS_PER_INSERT = 128  # rows of one INSERT statement (SQLite allows 32,766 parameters)
 LAST_RUN_KEY = "last_run_id"  # the highest run number handed out before deletions
 

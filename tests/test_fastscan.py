@@ -1075,3 +1075,17 @@ def test_scan_folder_agrees(cy, files, dir_rel, mode, read_strm, meta_rule):
                     for entry, rel, kind, text, observed in found[0]]
             results.append((todo, *found[1:], index.unseen()))
     assert results[0] == results[1]
+
+
+def test_scan_folder_follows_symlinked_metadata_like_stat(impl, tmp_path):
+    (tmp_path / "real.nfo").write_bytes(b"x")
+    (tmp_path / "a.nfo").symlink_to("real.nfo")
+    (tmp_path / "b.nfo").symlink_to("nowhere.nfo")
+    (tmp_path / "c.strm").symlink_to("nowhere.strm")
+    files = _entries("a.nfo", "b.nfo", "c.mkv")
+    todo, _, skipped, _ = impl.scan_folder(str(tmp_path), "", files, _rules(), impl.ManifestIndex())
+    assert skipped == 1 and [(t[1], t[4]) for t in todo] == [("b.nfo", None),
+                                                             ("c.strm", impl.CMP_MISSING)]
+    todo, _, skipped, _ = impl.scan_folder(str(tmp_path), "", files, _rules(read_strm=False),
+                                           impl.ManifestIndex())
+    assert skipped == 2 and [t[1] for t in todo] == ["b.nfo"]  # lexists: the link is there

@@ -327,6 +327,30 @@ def test_a_reply_that_never_comes_is_a_network_error_after_the_timeout(smb_share
         assert proxy.accepted == 3
 
 
+def test_threads_waiting_on_a_connect_that_fails_fail_with_it(smb_share):
+    server = smb_share.server
+    with CountingProxy(server.host, server.port) as proxy, \
+            SmbRemote(smb_share.target(port=proxy.port, timeout=2)) as remote, \
+            ThreadPoolExecutor(8) as pool:
+        proxy.losing_replies.set()
+        started = time.monotonic()
+        outcomes = list(pool.map(lambda i: _error_of(remote.stat, f"f{i}.nfo"), range(8)))
+        took = time.monotonic() - started
+
+    assert [type(exc) for exc in outcomes] == [NetworkError] * 8
+    # Threads that waited on a failing connect fail with it; one per thread in turn would
+    # take 8 connects (~8 s here).
+    assert proxy.accepted <= 3 and took < 6
+
+
+def _error_of(fn, *args) -> Exception | None:
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001 - the test looks at which one
+        return exc
+    return None
+
+
 def test_a_server_killed_mid_scan_is_a_network_error(smb_share, remote):
     for i in range(30):
         write(smb_share.dir / f"d{i}/e/f.nfo", b"x")

@@ -186,6 +186,8 @@ class SmbRemote:
         self.target = target
         self._lock = threading.RLock()
         self._cache = _OneConnection(self._connection)
+        self._attempts = 0  # connects tried; with _failure, how the last one ended
+        self._failure: Exception | None = None
         self._known_dirs: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
@@ -220,14 +222,27 @@ class SmbRemote:
                 "connection_timeout": t.timeout}
 
     def _connection(self) -> Connection:
+        attempts = self._attempts
         with self._lock:
             if self._closed:
                 raise NetworkError(f"{self._where()}: this connection is closed")
             key = f"{self.target.host.lower()}:{self.target.port}"
             connection = dict.get(self._cache, key)
-            if connection is None or not connection.transport.connected:
-                dict.__setitem__(self._cache, key, self._connect())
-            return dict.__getitem__(self._cache, key)
+            if connection is not None and connection.transport.connected:
+                return connection
+            if attempts != self._attempts and self._failure is not None:
+                # A connect failed while this thread waited for it: fail at once rather
+                # than have every waiting thread sit out its own connect timeout in turn.
+                raise type(self._failure)(str(self._failure))
+            self._attempts += 1
+            try:
+                connection = self._connect()
+            except Exception as exc:
+                self._failure = classify(exc, self._where())
+                raise self._failure from None
+            self._failure = None
+            dict.__setitem__(self._cache, key, connection)
+            return connection
 
     def _connect(self) -> Connection:
         t = self.target

@@ -131,6 +131,9 @@ def put_answered(smb_open: Open, requests: list, timeout: float) -> int:
     answers = _exchange(smb_open, requests, timeout)
     failed = next((a for a in answers if isinstance(a, Exception)), None)
     if failed is None:
+        # Closed: forgotten, or the session's log-off would close it again.
+        smb_open._connected = False
+        smb_open.tree_connect.session.open_table.pop(smb_open.file_id, None)
         return _CLOSE_ANSWER.unpack_from(answers[-1]["data"].get_value())[8]
     if smb_open.file_id == Open._RELATED_COMPOUND_FILE_ID and \
             not isinstance(answers[0], Exception):

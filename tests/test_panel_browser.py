@@ -1,5 +1,7 @@
 """The real panel in headless Chromium against a real `strmsync serve`, direct and via ingress."""
 
+import re
+
 import pytest
 
 from tests.conftest import make_files, tree
@@ -44,7 +46,8 @@ def sync_flow(user: PanelUser, tmp_path, library: dict) -> list:
     assert user.wait_until_ended() == "succeeded"
     planned = user.find('[data-change-list="create"]').text
     assert "Heat (1995)/Heat.strm" in planned and "Alien (1979)/Alien.strm" in planned
-    assert "Series/S00/E0000.strm" in planned
+    # Folders are listed several at once: the first changes shown come from any season.
+    assert re.search(r"Series/S\d\d/E\d{4}\.strm", planned)
     assert tree(tmp_path / "strm") == {}, "a dry run must not write anything"
 
     user.click("[data-apply]")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import grpc
+import grpc.experimental
 from clouddrive2_client.proto import clouddrive_pb2 as pb
 from clouddrive2_client.proto import clouddrive_pb2_grpc as pb_grpc
 from google.protobuf import empty_pb2
@@ -25,8 +26,12 @@ T = TypeVar("T")
 Code = grpc.StatusCode
 RETRYABLE = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNKNOWN,
                        Code.ABORTED})
+# A streamed call read on the calling thread (GetSubFiles, PushMessage) skips the hand-off
+# through the channel's polling thread: ~0.2 ms less CPU per folder listed. Its streams are
+# iterated by one thread each and cancelled with cancel(), which is all strmsync does.
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 << 20),
-                   ("grpc.keepalive_time_ms", 60_000)]
+                   ("grpc.keepalive_time_ms", 60_000),
+                   (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
 # Renew a login token this long before it expires (or a tenth of its life, if shorter).
 RENEW_MARGIN = 300.0
 RENEWALS = 3

@@ -879,8 +879,9 @@ def walk(root, max_depth=25, report=None, stat_files=True, workers=1):
     unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
     With `stat_files=False` an entry the directory itself types as a regular file is not
     stat'ed: its size and mtime are UNKNOWN (every file's are, for one result shape).
-    With one worker folders come depth-first; with more, up to `workers` folders are
-    listed at once and each is yielded as soon as it is listed (mostly depth-first).
+    With one worker folders come depth-first. With more they do too while listings are
+    quick (a local disk); once they prove slow (a mount's round trips), up to `workers`
+    folders are listed at once, each yielded as soon as it is listed (mostly depth-first).
     """
     root_b = _fs_path(root) if type(root) is str else None
     if root_b is None or type(max_depth) is not int or type(workers) is not int:
@@ -1342,7 +1343,7 @@ cdef class ManifestIndex:
                 raise MemoryError()
             self.entries.flags[e] = (self.entries.flags[e] & F_SEEN) | (
                 F_STRM if kind[0] == b"s" else 0)
-            if _unhex(digest, stop - digest, self.entries.dig + 8 * e):
+            if kind[0] == b"s" and _unhex(digest, stop - digest, self.entries.dig + 8 * e):
                 self.entries.flags[e] |= F_DIGEST
             at = stop + 1
         return nuls // 3

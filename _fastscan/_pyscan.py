@@ -4,6 +4,7 @@ import contextlib
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from urllib.parse import quote
@@ -238,8 +239,9 @@ def walk(root: str, max_depth: int = 25, report: list | None = None,
     unreadable entries are appended to `report` as `(kind, rel, message)` and skipped.
     With `stat_files=False` an entry the directory itself types as a regular file is not
     stat'ed: its size and mtime are UNKNOWN (every file's are, for one result shape).
-    With one worker folders come depth-first; with more, up to `workers` folders are
-    listed at once and each is yielded as soon as it is listed (mostly depth-first).
+    With one worker folders come depth-first. With more they do too while listings are
+    quick (a local disk); once they prove slow (a mount's round trips), up to `workers`
+    folders are listed at once, each yielded as soon as it is listed (mostly depth-first).
     """
     if report is None:
         report = []
@@ -273,26 +275,42 @@ def walk(root: str, max_depth: int = 25, report: list | None = None,
     yield from traverse(expand, ("", 0, ((top.st_dev, top.st_ino),)), report, workers)
 
 
+# A mean listing time above this means round trips (a cloud drive's mount, a cold disk):
+# only then does a pool pay. A warm local disk lists a folder in ~20 us, and a pool adds
+# ~15 us of CPU per folder plus the GIL passing between threads (a walk of 38,600 folders
+# on tmpfs: 0.65 s of CPU inline, 1.2 s with 8 workers).
+SLOW_LISTING = 0.0005
+
+
 def traverse(expand, start, report: list, workers: int) -> Iterator[tuple]:
     """Run `expand(node) -> (listing or None, report entries, child nodes)` over a tree.
 
-    Shared by both builds' `walk`. One worker: inline and depth-first, no thread. More: a
-    pool lists up to `workers` folders at once (a FUSE mount answers each readdir after a
-    cloud round trip, and listdir, scandir and the compiled readdir loop release the GIL),
-    at most `2 * workers` submitted at a time, so memory holds a few listings and the
-    nodes still to visit, never the whole tree. Nodes are taken last in, first out: the
-    order stays close to depth-first and the frontier stays small. Report entries are
-    added here, in the caller's thread, as each listing is taken.
+    Shared by both builds' `walk`. Folders are listed inline, depth-first, as long as
+    listings take less than SLOW_LISTING on average or there is one worker. Then a pool
+    lists up to `workers` folders at once (a FUSE mount answers each readdir after a cloud
+    round trip; listdir, scandir and the compiled readdir loop release the GIL), at most
+    `2 * workers` submitted at a time, so memory holds a few listings and the nodes still
+    to visit, never the whole tree. Nodes are taken last in, first out: the order stays
+    close to depth-first and the frontier stays small. Report entries are added here, in
+    the caller's thread, as each listing is taken.
     """
     stack = [start]
-    if workers <= 1:
-        while stack:
-            listing, found, children = expand(stack.pop())
-            report.extend(found)
-            if listing is not None:
-                yield listing
-            stack.extend(reversed(children))
-        return
+    listed, spent = 0, 0.0
+    while stack:
+        if workers > 1 and spent > SLOW_LISTING * listed:
+            yield from _traverse_pooled(expand, stack, report, workers)
+            return
+        began = time.perf_counter()
+        listing, found, children = expand(stack.pop())
+        spent += time.perf_counter() - began
+        listed += 1
+        report.extend(found)
+        if listing is not None:
+            yield listing
+        stack.extend(reversed(children))
+
+
+def _traverse_pooled(expand, stack: list, report: list, workers: int) -> Iterator[tuple]:
     pool = ThreadPoolExecutor(workers, thread_name_prefix="fastscan-walk")
     running: set = set()
     try:
@@ -389,7 +407,10 @@ class ManifestIndex:
             path, kind = parts[i].decode(), parts[i + 1]
             if kind not in (b"strm", b"meta"):
                 raise ValueError(f"manifest records: unknown kind {kind!r}")
-            self._entries[path] = (kind.decode(), _canonical_digest(parts[i + 2]))
+            # One str a path: its digest, or its kind when it has none (a tuple each would
+            # cost another 56 bytes a managed file).
+            digest = _canonical_digest(parts[i + 2]) if kind == b"strm" else None
+            self._entries[path] = digest or (STRM_KIND if kind == b"strm" else META_KIND)
         return (len(parts) - 1) // 3
 
     def __len__(self) -> int:
@@ -400,7 +421,12 @@ class ManifestIndex:
 
     def get(self, path):
         """`(kind, digest)` of a managed path (digest None for metadata), else None."""
-        return self._entries.get(path) if type(path) is str else None
+        value = self._entries.get(path) if type(path) is str else None
+        if value is None:
+            return None
+        if value in (STRM_KIND, META_KIND):
+            return value, None
+        return STRM_KIND, value
 
     def check_off(self, paths) -> None:
         """Note that this run produced these paths (unmanaged ones are ignored)."""
@@ -450,6 +476,10 @@ def scan_folder(root: str, dir_rel: str, files: list, rules: tuple, manifest) ->
     todo, odd, produced = [], [], []
     skipped = ignored = 0
     prefix = dir_rel + "/" if dir_rel else ""
+    head = root.rstrip("/") + "/" + prefix  # join_relpath(root, prefix + name) without a call
+    # build_strm(mode, base, prefix + name), its folder part made once for the folder.
+    text_head = base.rstrip("/") + "/" + (
+        (quote_path(dir_rel) + "/" if dir_rel else "") if mode == "url" else prefix)
     for entry in files:
         if not _plain_entry(entry):
             odd.append(entry)
@@ -458,33 +488,61 @@ def scan_folder(root: str, dir_rel: str, files: list, rules: tuple, manifest) ->
         kind = classify(name, media, meta)
         if kind == KIND_NONE:
             continue
-        target_rel = prefix + target_name(name, kind)
+        tname = target_name(name, kind)
+        target_rel = prefix + tname
         produced.append(target_rel)
-        path = join_relpath(root, target_rel)
         if kind == KIND_STRM:
-            text = build_strm(mode, base, prefix + name).encode()
+            text = (text_head + (quote(name, safe="") if mode == "url" else name)).encode()
             if not read_strm:
-                if os.path.lexists(path):
+                if os.path.lexists(head + tname):
                     skipped += 1
                 else:
                     todo.append((entry, target_rel, kind, text, CMP_MISSING))
                 continue
-            code = compare_files([path], [text])[0]
-            managed = manifest.get(target_rel)
-            if code == CMP_EQUAL and managed is not None and managed[1] == _digest(text):
-                skipped += 1
-            else:
-                todo.append((entry, target_rel, kind, text, code))
+            code = _compare_path(head + tname, text)
+            if code == CMP_EQUAL:
+                managed = manifest.get(target_rel)
+                if managed is not None and managed[1] == _digest(text):
+                    skipped += 1
+                    continue
+            todo.append((entry, target_rel, kind, text, code))
         elif meta_rule == META_IGNORE:
             ignored += 1
         else:
-            seen = stat_files([path])[0]
+            seen = _stat_path(head + tname)
             if type(seen) is tuple and (meta_rule != META_COMPARE or target_rel not in manifest):
                 skipped += 1
             else:
                 todo.append((entry, target_rel, kind, b"", seen))
     manifest.check_off(produced)
     return todo, odd, skipped, ignored
+
+
+def _compare_path(path: str, want: bytes) -> int:
+    # compare_files for one path, without the lists.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return CMP_MISSING
+    except OSError:
+        return CMP_ERROR
+    try:
+        return _compare_fd(fd, want)
+    except OSError:
+        return CMP_ERROR
+    finally:
+        os.close(fd)
+
+
+def _stat_path(path: str):
+    # stat_files for one path, without the lists.
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return STAT_BROKEN
+    return (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else STAT_BROKEN
 
 
 def _digest(data: bytes) -> str:

@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -480,7 +481,8 @@ def _walk_with_report(module, root, stat_files=True, workers=1):
 
 @pytest.mark.parametrize("workers", [1, 4])
 @pytest.mark.parametrize("stat_files", [True, False])
-def test_walk_reports_unreadable_directories(impl, stat_files, workers):
+def test_walk_reports_unreadable_directories(impl, stat_files, workers, monkeypatch):
+    monkeypatch.setattr(_pyscan, "SLOW_LISTING", 0.0)  # the pool, however quick the disk
     with tempfile.TemporaryDirectory() as base:
         os.chmod(base, 0o755)
         os.makedirs(f"{base}/locked/inner")
@@ -782,7 +784,8 @@ def _by_folder(walked):
 
 
 @pytest.mark.parametrize("workers", [2, 8])
-def test_walk_with_workers_lists_the_same_tree(impl, tmp_path, workers):
+def test_walk_with_workers_lists_the_same_tree(impl, tmp_path, workers, monkeypatch):
+    monkeypatch.setattr(_pyscan, "SLOW_LISTING", 0.0)  # the pool from the first subfolder on
     root = str(tmp_path)
     _library(root)
     for i in range(12):
@@ -799,7 +802,7 @@ def test_walk_with_workers_lists_the_same_tree(impl, tmp_path, workers):
 @given(st.dictionaries(entry_names, trees, max_size=5), st.integers(0, 4), st.booleans(),
        st.integers(2, 8))
 def test_walk_with_workers_agrees(cy, tree, max_depth, stat_files, workers):
-    with tempfile.TemporaryDirectory() as base:
+    with tempfile.TemporaryDirectory() as base, mock.patch.object(_pyscan, "SLOW_LISTING", 0.0):
         _materialise(f"{base}/root", tree)
         expected_report = []
         expected = list(_pyscan.walk(f"{base}/root", max_depth, expected_report, stat_files))
@@ -838,6 +841,17 @@ def _slowed_walk(module, monkeypatch, delay):
 def _walk_threads():
     return [thread for thread in threading.enumerate()
             if thread.name.startswith("fastscan-walk")]
+
+
+def test_walk_with_workers_stays_inline_while_listings_are_quick(impl, tmp_path, monkeypatch):
+    _library(str(tmp_path))
+    monkeypatch.setattr(_pyscan, "SLOW_LISTING", 3600.0)
+    wait_for(lambda: not _walk_threads(), timeout=10)  # those of earlier walks
+    walked = []
+    for listing in impl.walk(str(tmp_path), 2, [], workers=8):
+        assert not _walk_threads()
+        walked.append(listing)
+    assert walked == list(impl.walk(str(tmp_path), 2, []))  # depth-first, as with one
 
 
 def test_walk_with_workers_lists_folders_at_once(impl, tmp_path, monkeypatch):
@@ -898,8 +912,8 @@ def test_manifest_index_loads_checks_off_and_lists_orphans(impl):
 def test_manifest_index_replaces_a_path_given_again(impl):
     index = impl.ManifestIndex()
     index.add_records(_records([("x/é.strm", "strm", _digest(b"1"))]))
-    index.add_records(_records([("x/é.strm", "meta", None)]))
-    assert len(index) == 1 and index.get("x/é.strm") == ("meta", None)
+    index.add_records(_records([("x/é.strm", "meta", _digest(b"2"))]))
+    assert len(index) == 1 and index.get("x/é.strm") == ("meta", None)  # no digest for meta
 
 
 def test_manifest_index_remembers_listed_folders(impl):

@@ -1,9 +1,10 @@
 """The concurrent breadth-first walk: folder pages listed by a bounded pool, streamed as done."""
 
 import logging
+import queue
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from strmsync.errors import FatalError, StrmsyncError
@@ -36,18 +37,22 @@ def walk(list_page: PageLister, max_depth: int, report: ScanReport,
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="strmsync-walk")
     pending: deque = deque([("", 0, 1, None)])
     running: dict[Future, tuple] = {}
+    # Finished pages arrive on a queue: concurrent.futures.wait() would lock and hook every
+    # running future on each round, a cost per folder that grows with the window.
+    finished: queue.SimpleQueue = queue.SimpleQueue()
     window = 4 * max(1, workers)
     try:
         while pending or running:
             while pending and len(running) < window:
                 rel, depth, page, total = pending.popleft()
-                running[pool.submit(list_page, rel, page, total)] = (rel, depth, page)
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                rel, depth, page = running.pop(future)
-                listing = _take(future, rel, depth, page, max_depth, pending, report)
-                if listing is not None:
-                    yield listing
+                future = pool.submit(list_page, rel, page, total)
+                running[future] = (rel, depth, page)
+                future.add_done_callback(finished.put)
+            future = finished.get()
+            rel, depth, page = running.pop(future)
+            listing = _take(future, rel, depth, page, max_depth, pending, report)
+            if listing is not None:
+                yield listing
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

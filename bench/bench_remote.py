@@ -14,6 +14,10 @@ shared machine one round says little.
 
 Run: `python bench/bench_remote.py --repeat 3 --out bench/results/remote.json`
 (defaults: 100,000 files in 10,000 folders, 20 ms per call, concurrency 8)
+
+`--calls N` measures instead the client CPU of one listing call: the driver lists one
+title folder (~10 files) N times, one call after another, against each stand-in with no
+latency (the stand-in runs in its own process, so its CPU is not counted).
 """
 
 import argparse
@@ -144,6 +148,40 @@ def bench_kind(kind: str, storage: str, runs: str, args) -> dict:
     return {"ideal_s": round(ideal, 2), **steps}
 
 
+def per_call(kind: str, storage: str, calls: int) -> dict:
+    """Client CPU and wall time of one listing call of a title folder, in milliseconds."""
+    sys.path.insert(0, REPO)
+    from strmsync.strm.drivers import open_remote
+
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(kind, storage, 0.0, theirs), daemon=True)
+    server.start()
+    where = ours.recv()
+    if kind == "openlist":
+        source = {"kind": kind, "config": {"url": where, "username": USER},
+                  "secrets": {"password": PASSWORD}}
+    else:
+        source = {"kind": kind, "config": {"address": where, "username": USER},
+                  "secrets": {"password": PASSWORD}}
+    driver = open_remote(source, "/Library" if kind == "openlist" else "/lib/Library")
+    folder = "g000/title 00000"
+    try:
+        for _ in range(min(200, calls)):  # connections, login, caches
+            driver.list_page(folder, 1, None)
+        started, cpu = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            page = driver.list_page(folder, 1, None)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - started
+    finally:
+        driver.close()
+        ours.send("stop")
+        ours.recv()
+        server.join(10)
+    return {"calls": calls, "files_per_call": len(page.files),
+            "cpu_ms": round(cpu / calls * 1000, 3), "wall_ms": round(wall / calls * 1000, 3)}
+
+
 def describe(summary: dict, stats: dict, ideal: float, args) -> dict:
     """One step's figures."""
     calls = stats["calls"]
@@ -197,6 +235,19 @@ def report(results: dict, args) -> str:
     return "\n".join(lines)
 
 
+def report_calls(results: dict, args) -> int:
+    """Print (and optionally save) the per-call figures."""
+    for kind, figures in results.items():
+        print(f"{kind:<12} {figures['cpu_ms']:.3f} ms client CPU per listing call"
+              f" ({figures['files_per_call']} files), {figures['wall_ms']:.3f} ms wall,"
+              f" {figures['calls']} calls")
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as fh:
+            json.dump({"args": vars(args), "calls": results}, fh, indent=2)
+    return 0
+
+
 def main() -> int:
     """Build the library, run both stand-ins, print (and optionally save) the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -208,6 +259,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the median is reported")
     parser.add_argument("--workdir", help="where the library and targets go (default: temp)")
     parser.add_argument("--out", help="write the figures as JSON here")
+    parser.add_argument("--calls", type=int, default=0,
+                        help="measure N single listing calls per kind instead of syncing")
     args = parser.parse_args()
     work = args.workdir or tempfile.mkdtemp(prefix="strmsync-bench-remote-")
     # Targets and records of every round stay until the end: deleting 100,000 files costs
@@ -222,6 +275,9 @@ def main() -> int:
             build_library(storage, args.n, args.folders)
             print(f"library built in {time.monotonic() - started:.1f} s", file=sys.stderr)
         kinds = args.kinds.split(",")
+        if args.calls:
+            return report_calls({kind: per_call(kind, storage, args.calls) for kind in kinds},
+                                args)
         rounds = {kind: [] for kind in kinds}
         for _ in range(max(1, args.repeat)):
             for kind in kinds:

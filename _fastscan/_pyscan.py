@@ -275,35 +275,40 @@ def walk(root: str, max_depth: int = 25, report: list | None = None,
     yield from traverse(expand, ("", 0, ((top.st_dev, top.st_ino),)), report, workers)
 
 
-# A mean listing time above this means round trips (a cloud drive's mount, a cold disk):
-# only then does a pool pay. A warm local disk lists a folder in ~20 us, and a pool adds
-# ~15 us of CPU per folder plus the GIL passing between threads (a walk of 38,600 folders
-# on tmpfs: 0.65 s of CPU inline, 1.2 s with 8 workers).
-SLOW_LISTING = 0.0005
+# A listing slower than this is a round trip (a cloud drive's mount, a cold disk), and
+# after SLOW_STREAK more slow listings than quick ones the walk goes on with a pool: only
+# then does one pay. A warm local disk lists a folder in ~20 us (a folder of thousands,
+# or a thread preempted on a busy machine, now and then in a few ms), and a pool adds
+# ~15 us of CPU per folder plus the GIL passing between threads (a walk of 38,600
+# folders on tmpfs: 0.6 s inline, 1.2-1.4 s with 8 workers).
+SLOW_LISTING = 0.001
+SLOW_STREAK = 3
 
 
 def traverse(expand, start, report: list, workers: int) -> Iterator[tuple]:
     """Run `expand(node) -> (listing or None, report entries, child nodes)` over a tree.
 
-    Shared by both builds' `walk`. Folders are listed inline, depth-first, as long as
-    listings take less than SLOW_LISTING on average or there is one worker. Then a pool
-    lists up to `workers` folders at once (a FUSE mount answers each readdir after a cloud
-    round trip; listdir, scandir and the compiled readdir loop release the GIL), at most
-    `2 * workers` submitted at a time, so memory holds a few listings and the nodes still
-    to visit, never the whole tree. Nodes are taken last in, first out: the order stays
-    close to depth-first and the frontier stays small. Report entries are added here, in
-    the caller's thread, as each listing is taken.
+    Shared by both builds' `walk`. Folders are listed inline, depth-first, while there is
+    one worker or listings are quick. Once they prove slow, a pool lists up to `workers`
+    folders at once (a FUSE mount answers each readdir after a cloud round trip; listdir,
+    scandir and the compiled readdir loop release the GIL), at most `2 * workers`
+    submitted at a time, so memory holds a few listings and the nodes still to visit,
+    never the whole tree. Nodes are taken last in, first out: the order stays close to
+    depth-first and the frontier stays small. Report entries are added here, in the
+    caller's thread, as each listing is taken.
     """
     stack = [start]
-    listed, spent = 0, 0.0
+    slow = 0  # one more for each slow listing, one less for each quick one
     while stack:
-        if workers > 1 and spent > SLOW_LISTING * listed:
+        if workers > 1 and slow >= SLOW_STREAK:
             yield from _traverse_pooled(expand, stack, report, workers)
             return
         began = time.perf_counter()
         listing, found, children = expand(stack.pop())
-        spent += time.perf_counter() - began
-        listed += 1
+        if time.perf_counter() - began > SLOW_LISTING:
+            slow += 1
+        elif slow:
+            slow -= 1
         report.extend(found)
         if listing is not None:
             yield listing

@@ -482,7 +482,7 @@ def _walk_with_report(module, root, stat_files=True, workers=1):
 @pytest.mark.parametrize("workers", [1, 4])
 @pytest.mark.parametrize("stat_files", [True, False])
 def test_walk_reports_unreadable_directories(impl, stat_files, workers, monkeypatch):
-    monkeypatch.setattr(_pyscan, "SLOW_LISTING", 0.0)  # the pool, however quick the disk
+    monkeypatch.setattr(_pyscan, "SLOW_STREAK", 0)  # the pool, however quick the disk
     with tempfile.TemporaryDirectory() as base:
         os.chmod(base, 0o755)
         os.makedirs(f"{base}/locked/inner")
@@ -785,7 +785,7 @@ def _by_folder(walked):
 
 @pytest.mark.parametrize("workers", [2, 8])
 def test_walk_with_workers_lists_the_same_tree(impl, tmp_path, workers, monkeypatch):
-    monkeypatch.setattr(_pyscan, "SLOW_LISTING", 0.0)  # the pool from the first subfolder on
+    monkeypatch.setattr(_pyscan, "SLOW_STREAK", 0)  # the pool from the root on
     root = str(tmp_path)
     _library(root)
     for i in range(12):
@@ -802,7 +802,7 @@ def test_walk_with_workers_lists_the_same_tree(impl, tmp_path, workers, monkeypa
 @given(st.dictionaries(entry_names, trees, max_size=5), st.integers(0, 4), st.booleans(),
        st.integers(2, 8))
 def test_walk_with_workers_agrees(cy, tree, max_depth, stat_files, workers):
-    with tempfile.TemporaryDirectory() as base, mock.patch.object(_pyscan, "SLOW_LISTING", 0.0):
+    with tempfile.TemporaryDirectory() as base, mock.patch.object(_pyscan, "SLOW_STREAK", 0):
         _materialise(f"{base}/root", tree)
         expected_report = []
         expected = list(_pyscan.walk(f"{base}/root", max_depth, expected_report, stat_files))

@@ -143,8 +143,11 @@ def test_then_chains_a_strm_job_into_a_mirror_job(client, workers, smb_share, tm
 
 
 def test_pause_resume_and_stop_through_the_api(client, workers, smb_share, tmp_path):
-    make_files(tmp_path / "local", {f"d{i % 10}/f{i}.nfo": os.urandom(20_000)
-                                    for i in range(300)})
+    # Enough files that the run is still going when each request lands: a small upload is
+    # one round trip, and the run sees a pause or stop within the heartbeat's 0.5 s poll.
+    count = 1500
+    make_files(tmp_path / "local", {f"d{i % 10}/f{i}.nfo": os.urandom(2_000)
+                                    for i in range(count)})
     add_smb_source(client, smb_share)
     job = add_mirror_job(client, tmp_path / "local", options={"concurrency": 1})
     workers(1)
@@ -156,9 +159,9 @@ def test_pause_resume_and_stop_through_the_api(client, workers, smb_share, tmp_p
     time.sleep(1.5)  # the transfer under way when the pause came finishes first
     held = len(list(smb_share.dir.rglob("*.nfo")))
     time.sleep(1.5)
-    assert len(list(smb_share.dir.rglob("*.nfo"))) == held < 300
+    assert len(list(smb_share.dir.rglob("*.nfo"))) == held < count
     progress = client.get(f"/api/v1/runs/{run_id}").json["progress"]
-    assert progress["phase"] == "paused" and progress["files_total"] == 300
+    assert progress["phase"] == "paused" and progress["files_total"] == count
     assert client.post(f"/api/v1/runs/{run_id}/resume").json["status"] == "running"
     wait_for(lambda: len(list(smb_share.dir.rglob("*.nfo"))) >= held + 5, timeout=60)
     assert client.post(f"/api/v1/runs/{run_id}/pause").status_code == 202
@@ -166,7 +169,7 @@ def test_pause_resume_and_stop_through_the_api(client, workers, smb_share, tmp_p
     assert stopped.status_code == 202
     run = wait_for(lambda: finished(client, run_id))
     assert run["status"] == "cancelled"
-    assert 0 < run["counts"]["uploaded"] < 300
+    assert 0 < run["counts"]["uploaded"] < count
     uploaded = {p.relative_to(smb_share.dir).as_posix(): p.read_bytes()
                 for p in smb_share.dir.rglob("*.nfo")}
     local = tree(tmp_path / "local")
@@ -174,7 +177,7 @@ def test_pause_resume_and_stop_through_the_api(client, workers, smb_share, tmp_p
     again = client.post(f"/api/v1/jobs/{job['id']}/run", json={}).json["run_id"]
     run = wait_for(lambda: finished(client, again), timeout=120)
     assert run["status"] == "succeeded"
-    assert run["counts"]["uploaded"] == 300 - len(uploaded)
+    assert run["counts"]["uploaded"] == count - len(uploaded)
 
 
 def test_pause_is_refused_for_strm_runs_and_ended_runs(client, tmp_path):

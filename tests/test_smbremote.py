@@ -187,6 +187,9 @@ def test_upload_replaces_an_existing_file(smb_share, remote, tmp_path):
     assert remote.upload(str(write(tmp_path / "a.nfo", b"new")), "a.nfo", MTIME) == 3
     assert (smb_share.dir / "a.nfo").read_bytes() == b"new"
     assert (smb_share.dir / "a.nfo").stat().st_mtime_ns == smb_ns(MTIME)
+    seen: list[int] = []
+    assert remote.upload(str(write(tmp_path / "e.nfo", b"")), "e.nfo", MTIME, seen.append) == 0
+    assert (smb_share.dir / "e.nfo").read_bytes() == b"" and seen == []
     assert leftovers(smb_share.dir) == []
 
 

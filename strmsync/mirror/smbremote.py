@@ -343,7 +343,8 @@ class SmbRemote:
                 on_share = smbwire.put_answered(
                     smb_open, smbwire.open_for_put(smb_open, chunk)
                     + smbwire.put_in_place(smb_open, mtime_ns, final), timeout)
-                _run(on_bytes, len(chunk))
+                if chunk:
+                    _run(on_bytes, len(chunk))
                 return len(chunk), on_share
             return self._put_in_chunks(smb_open, src, chunk, final, mtime_ns, on_bytes,
                                        checkpoint)

@@ -27,6 +27,7 @@ class CountingProxy:
         return self
 
     def __exit__(self, *exc) -> None:
+        _shut(self._listener)  # wakes the accept() that close() alone would leave waiting
         self._listener.close()
         with self._lock:
             for sock in self._sockets:

@@ -177,9 +177,9 @@ class SmbRemote:
         # serves to that smbd process (multichannel), which then granted it no credits and
         # never answered its SESSION_SETUP (the hang in bench/README.md).
         connection = Connection(uuid.uuid4(), t.host, t.port, require_signing=True)
-        connection.connect(timeout=t.timeout)
         smbwire.answer_within(connection, t.timeout)
         try:
+            connection.connect(timeout=t.timeout)
             session = Session(connection, username=self._user(), password=t.password or None,
                               require_encryption=t.encrypt,
                               auth_protocol=ClientConfig().auth_protocol)
@@ -188,7 +188,10 @@ class SmbRemote:
             TreeConnect(session, rf"\\{t.host}\{t.share}").connect(
                 require_secure_negotiate=ClientConfig().require_secure_negotiate)
         except BaseException:
-            connection.disconnect(close=False)
+            # Half set up (no answer to the negotiate, a refused log-on): its socket and
+            # receive thread go now, not when the process ends.
+            with contextlib.suppress(Exception):
+                connection.disconnect(close=False)
             raise
         return connection
 

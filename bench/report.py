@@ -208,7 +208,7 @@ def _memory_lines(memory: dict) -> list:
         lines.append(f"{variant:<9}{entry['peak_small_kb'] / 1024:>8.1f}"
                      f"{entry['peak_large_kb'] / 1024:>8.1f}{entry['growth_kb'] / 1024:>8.1f}"
                      f"{_mib(manifest):>10}{_mib(beyond):>17}")
-    lines.append("(manifest = growth of the manifest dict plus its key set, loaded alone;"
+    lines.append("(manifest = growth of the job's manifest index, loaded alone;"
                  " naive keeps a set of expected paths instead)")
     return lines
 

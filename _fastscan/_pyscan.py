@@ -435,9 +435,8 @@ class ManifestIndex:
 
     def check_off(self, paths) -> None:
         """Note that this run produced these paths (unmanaged ones are ignored)."""
-        for path in paths:
-            if path in self:
-                self._seen.add(path)
+        entries = self._entries
+        self._seen.update([path for path in paths if type(path) is str and path in entries])
 
     def unseen(self) -> list:
         """The managed paths not checked off, sorted: the orphans of a finished scan."""
@@ -568,7 +567,7 @@ def _plain_entry(entry) -> bool:
         return False
     name = entry[0]
     return (name not in ("", ".", "..") and "/" not in name and "\x00" not in name
-            and _utf8(name))
+            and (name.isascii() or _utf8(name)))
 
 
 def _safe_or_none(path: str) -> str | None:

@@ -44,7 +44,8 @@ def register(commands) -> None:
     add.add_argument("--event-map",
                      help="webhook paths to ours, e.g. /115open=/mnt/cd2/115open (comma-separated)")
     add.add_argument("--qps", type=float, help="requests per second (0 = unlimited)")
-    add.add_argument("--concurrency", type=int, help="parallel requests (default 8)")
+    add.add_argument("--concurrency", type=int, help="parallel requests; local: folders"
+                     " listed at once (default 8)")
     sub.add_parser("list", help="list sources").add_argument("--json", action="store_true")
     sub.add_parser("test", help="test a source's connection").add_argument("name")
     sub.add_parser("remove", help="remove a source without jobs").add_argument("name")

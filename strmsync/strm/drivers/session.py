@@ -1,4 +1,4 @@
-"""The HTTP side shared by the remote drivers: one pooled session, status classes, downloads."""
+"""The HTTP side shared by the remote drivers: pooled connections, status classes, downloads."""
 
 import io
 from collections.abc import Mapping

@@ -29,10 +29,14 @@ from measure import run_measured, tree_digest, warm_tree
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
-VARIANTS = ("compiled", "pure", "naive", "floor")
+VARIANTS = ("compiled", "pure", "naive", "floor", "floor-atomic")
 # The C floor of the issue (walk, read, compare, write the videos' .strm; one thread; no
 # metadata, no temp files, no database): built with `cc -O2`, never changed.
 FLOOR_SOURCE = os.path.join(os.path.dirname(REPO), "shared", "bench", "floor.c")
+# The same floor doing what DESIGN.md §4 asks (metadata copied with its mtime, every file
+# through a temp sibling and a rename): what a first sync cannot go below.
+FLOOR_ATOMIC_SOURCE = os.path.join(BENCH_DIR, "floor_atomic.c")
+FLOORS = ("floor", "floor-atomic")
 STEPS = ("first", "noop", "change")
 URL_BASE = "http://openlist.local:5244/d/"
 # Given explicitly to all three variants so they classify files the same way.
@@ -78,10 +82,10 @@ class Bench:
 
     def command(self, variant: str, source: str, target: str, data: str) -> list:
         """The command line of one sync by `variant`."""
-        if variant == "floor":
+        if variant in FLOORS:
             # It chdirs while walking (fts without FTS_NOCHDIR): absolute paths only.
             os.makedirs(target, exist_ok=True)
-            return [os.path.join(self.workdir, "floor"), os.path.abspath(source),
+            return [os.path.join(self.workdir, variant), os.path.abspath(source),
                     os.path.abspath(target)]
         if variant == "naive":
             return [self.python, os.path.join(BENCH_DIR, "naive.py"), source, target,
@@ -97,8 +101,8 @@ class Bench:
         """The `_fastscan` build a variant runs, or None and why it cannot run."""
         if variant == "naive":
             return "plain python", ""
-        if variant == "floor":
-            return self._build_floor()
+        if variant in FLOORS:
+            return self._build_floor(variant)
         done = subprocess.run([self.python, "-m", "strmsync", "--version"], env=self.env(variant),
                               capture_output=True, text=True, check=False)
         found = re.search(r"_fastscan: (\w+)", done.stdout)
@@ -109,14 +113,15 @@ class Bench:
             return None, f"asked for the {variant} build, got {found.group(1)}"
         return found.group(1), done.stdout.strip()
 
-    def _build_floor(self) -> tuple[str | None, str]:
-        if not os.path.exists(self.floor_source):
-            return None, f"{self.floor_source} not found"
-        done = subprocess.run(["cc", "-O2", "-o", os.path.join(self.workdir, "floor"),
-                               self.floor_source], capture_output=True, text=True, check=False)
+    def _build_floor(self, variant: str) -> tuple[str | None, str]:
+        source = self.floor_source if variant == "floor" else FLOOR_ATOMIC_SOURCE
+        if not os.path.exists(source):
+            return None, f"{source} not found"
+        done = subprocess.run(["cc", "-O2", "-o", os.path.join(self.workdir, variant), source],
+                              capture_output=True, text=True, check=False)
         if done.returncode:
             return None, (done.stderr.strip().splitlines() or ["cc failed"])[-1]
-        return "C (cc -O2)", self.floor_source
+        return "C (cc -O2)", source
 
     # the library ---------------------------------------------------------------------------
 
@@ -155,9 +160,9 @@ class Bench:
                                f"{variant}-{scenario.library.n}-r{round_no}-{step}")
             measured = self._step(variant, step, scenario, scratch, log)
             tree = tree_digest(f"{scratch}/target") \
-                if variant != "floor" and os.path.isdir(f"{scratch}/target") else None
+                if variant not in FLOORS and os.path.isdir(f"{scratch}/target") else None
             records.append(step_record(variant, build, step, scenario, measured, round_no, tree))
-        if variant not in ("naive", "floor"):
+        if variant not in ("naive", *FLOORS):
             records[-1]["manifest"] = self._probe_manifest(f"{scratch}/data", variant,
                                                            scenario.library.n)
         if not self.keep:
@@ -179,7 +184,7 @@ class Bench:
             finally:
                 lib.revert_change(scenario.root, scenario.change)
             self._mark_clean(scenario.root, scenario.library)
-        print(f"  {variant:<8} {step:<6} {measured.wall_s:8.2f} s"
+        print(f"  {variant:<12} {step:<6} {measured.wall_s:8.2f} s"
               f" {measured.peak_rss_mb:7.1f} MiB", file=sys.stderr)
         return measured
 
@@ -208,8 +213,8 @@ def expected_counts(library: lib.Library, change: lib.Change, step: str) -> dict
 def step_record(variant: str, build: str, step: str, scenario: Scenario, measured,
                 round_no: int, tree: dict | None) -> dict:
     """The JSON record of one timed step, with its check against the expected counts."""
-    if variant == "floor":
-        return floor_record(build, step, scenario, measured, round_no)
+    if variant in FLOORS:
+        return floor_record(variant, build, step, scenario, measured, round_no)
     result = measured.result or {}
     counts = {key: result.get(key) for key in COUNT_KEYS}
     want = expected_counts(scenario.library, scenario.change, step)
@@ -232,16 +237,17 @@ def step_record(variant: str, build: str, step: str, scenario: Scenario, measure
             "tree": tree}
 
 
-def floor_record(build: str, step: str, scenario: Scenario, measured, round_no: int) -> dict:
-    """The record of one floor step: it writes only video `.strm` files (its own text), so
-    only its exit code and its no-op (nothing written) are checked."""
+def floor_record(variant: str, build: str, step: str, scenario: Scenario, measured,
+                 round_no: int) -> dict:
+    """The record of one floor step: it writes `.strm` files of its own text, so only its
+    exit code and its no-op (nothing written) are checked."""
     found = re.search(r"written=(\d+) skipped=(\d+)", _read(measured.log_path + ".out"))
     written, skipped = (int(found.group(1)), int(found.group(2))) if found else (None, None)
     problems = [] if found and not measured.exit_code else [
         f"exit {measured.exit_code}, no counts; stderr: {measured.stderr_tail}"]
     if step == "noop" and written:
         problems.append(f"no-op wrote {written} file(s)")
-    return {"n": scenario.library.n, "round": round_no, "variant": "floor", "build": build,
+    return {"n": scenario.library.n, "round": round_no, "variant": variant, "build": build,
             "step": step, "wall_s": measured.wall_s, "reported_s": None,
             # Below the launcher's own peak: a few MiB, not measurable this way.
             "peak_rss_kb": measured.peak_rss_kb, "launcher_rss_kb": measured.floor_kb,

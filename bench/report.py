@@ -21,7 +21,7 @@ def _summarise_size(size: dict) -> dict:
     steps = _medians(records)
     trees = {}
     for record in records:
-        if record["variant"] == "floor":
+        if record["variant"] in ("floor", "floor-atomic"):
             continue  # its own text, videos only: not the same tree by design
         trees.setdefault(record["step"], set()).add(
             record["tree"]["sha256"] if record["tree"] else None)
@@ -31,6 +31,7 @@ def _summarise_size(size: dict) -> dict:
                  for step, digests in trees.items() if len(digests) > 1]
     return {"n": n, "steps": steps, "ratios": _ratios(steps),
             "floor_ratios": _ratios(steps, "floor"),
+            "atomic_floor_ratios": _ratios(steps, "floor-atomic"),
             "trees_identical": {step: len(digests) == 1 for step, digests in trees.items()},
             "problems": problems}
 
@@ -150,11 +151,11 @@ def _size_lines(size: dict, facts: dict) -> list:
              f"1% change: {change['videos_renamed']:,} videos renamed"
              f" (+{change['sidecars_renamed']:,} sidecars), {change['videos_added']:,} added"
              f" (+{change['meta_added']:,} .nfo)",
-             f"{'variant':<9}{'step':<8}{'wall s':>9}{'in-run s':>10}{'peak RSS MiB':>14}"
+             f"{'variant':<13}{'step':<8}{'wall s':>9}{'in-run s':>10}{'peak RSS MiB':>14}"
              f"  {'status':<11}{'counts':<8}"]
     for step in facts["steps"]:
         in_run = f"{step['reported_s']:.2f}" if step["reported_s"] is not None else "-"
-        lines.append(f"{step['variant']:<9}{step['step']:<8}{step['wall_s']:>9.2f}{in_run:>10}"
+        lines.append(f"{step['variant']:<13}{step['step']:<8}{step['wall_s']:>9.2f}{in_run:>10}"
                      f"{step['peak_rss_kb'] / 1024:>14.1f}  {step['status']:<11}"
                      f"{'ok' if step['counts_ok'] else 'WRONG':<8}")
     trees = ", ".join(f"{step} {'yes' if same else 'NO'}"
@@ -168,6 +169,12 @@ def _size_lines(size: dict, facts: dict) -> list:
     if facts.get("floor_ratios"):
         lines.append("wall time ÷ the C floor's (it writes only the videos' .strm, in place):")
         for variant, ratios in facts["floor_ratios"].items():
+            lines.append(f"  {variant:<9}" + "  ".join(
+                f"{step} {ratio:.2f}" for step, ratio in ratios.items()))
+    if facts.get("atomic_floor_ratios"):
+        lines.append("wall time ÷ floor-atomic's (the floor with metadata copies and temp +"
+                     " rename, one thread):")
+        for variant, ratios in facts["atomic_floor_ratios"].items():
             lines.append(f"  {variant:<9}" + "  ".join(
                 f"{step} {ratio:.2f}" for step, ratio in ratios.items()))
     return lines

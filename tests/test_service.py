@@ -316,10 +316,9 @@ def serve(tmp_path, data_dir):
                            STRMSYNC_PANEL_PASSWORD=API_PASSWORD)
         env.pop("REDIS_URL", None)
         out = tmp_path / f"serve-{len(started)}.out"
-        with open(out, "w") as sink:
+        with open(out, "w") as sink, open(out.with_suffix(".err"), "w") as errors:
             proc = subprocess.Popen([sys.executable, "-m", "strmsync", "serve", "--host",
-                                     "127.0.0.1"], env=env, stdout=sink,
-                                    stderr=subprocess.DEVNULL)
+                                     "127.0.0.1"], env=env, stdout=sink, stderr=errors)
         started.append(proc)
         return proc, wait_for(lambda: _served_url(out))
 

@@ -322,3 +322,19 @@ def smb_share(samba_server):
     if not samba_server.running:
         samba_server.start()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Path:
+    """An empty local folder for a mirror job."""
+    path = tmp_path / "local"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def mirror(store, local, smb_share):
+    """A mirror of `local` and `smb_share` on the test's store (tests/mirrorkit.py)."""
+    from tests.mirrorkit import Mirror
+
+    return Mirror(store, local, smb_share)

@@ -34,18 +34,6 @@ from tests.mirrorkit import (
 S = 1_000_000_000
 
 
-@pytest.fixture
-def local(tmp_path: Path) -> Path:
-    path = tmp_path / "local"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def mirror(store, local, smb_share) -> Mirror:
-    return Mirror(store, local, smb_share)
-
-
 # --- the first run ----------------------------------------------------------------------------
 
 

@@ -21,18 +21,6 @@ SYNCED = {"Movies/A (2020)/a.nfo": b"a", "Movies/A (2020)/a.strm": b"http://a",
 
 
 @pytest.fixture
-def local(tmp_path: Path) -> Path:
-    path = tmp_path / "local"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def mirror(store, local, smb_share) -> Mirror:
-    return Mirror(store, local, smb_share)
-
-
-@pytest.fixture
 def synced(mirror) -> Mirror:
     """A mirror whose first run has put SYNCED on both sides."""
     for rel, data in SYNCED.items():

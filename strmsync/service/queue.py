@@ -61,13 +61,11 @@ class EmbeddedRedis:
             started_here = self.server.redis_dir
             if started_here:
                 # The bundled redis-server is 6.2: SHUTDOWN takes SAVE, not NOW/FORCE (7.0+).
-                # A client of its own with no retries: the server hanging up is the answer,
-                # which the default client would take for a fault and retry for seconds.
-                once = redis.Redis(unix_socket_path=self.server.socket_file,
-                                   retry=Retry(NoBackoff(), 0), socket_timeout=30)
+                # No retries: the server hanging up is SHUTDOWN's answer, which the client
+                # would otherwise take for a fault and retry for seconds.
+                self.server.set_retry(Retry(NoBackoff(), 0))
                 with contextlib.suppress(redis.RedisError):
-                    once.shutdown(save=True)
-                once.close()
+                    self.server.shutdown(save=True)
                 shutil.rmtree(started_here, ignore_errors=True)
             self.server = None
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from smbclient._io import SMBRawIO
 from smbprotocol import exceptions as smbexc
 from smbprotocol.header import NtStatus
 
@@ -65,18 +64,4 @@ def classify(exc: BaseException, where: str) -> Exception:
         return NetworkError(f"{where}: the server answered {_status_name(status)}")
     # No NT status: the transport failed (refused, reset, closed, timed out); smbprotocol
     # reports a failed connect as ValueError("Failed to connect to ...").
-    _forget_handles(exc)
     return NetworkError(f"{where}: cannot reach the server: {type(exc).__name__}: {exc}")
-
-
-def _forget_handles(exc: BaseException) -> None:
-    # A link that drops inside one of smbclient's compound requests (create, set info,
-    # close) leaves its handle marked open, and smbclient warns about it when it is
-    # collected; the handle died with the link, so forget it as _close does.
-    tb = exc.__traceback__
-    while tb is not None:
-        for value in list(tb.tb_frame.f_locals.values()):
-            handle = getattr(value, "fd", None) if isinstance(value, SMBRawIO) else None
-            if handle is not None and handle.connected:
-                handle._connected = False
-        tb = tb.tb_next

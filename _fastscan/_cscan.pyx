@@ -19,13 +19,13 @@ from cpython.unicode cimport (
     PyUnicode_1BYTE_DATA, PyUnicode_AsUTF8String, PyUnicode_DATA, PyUnicode_GET_LENGTH,
     PyUnicode_KIND, PyUnicode_New, PyUnicode_READ, PyUnicode_Substring,
 )
-from libc.errno cimport EINTR, ENAMETOOLONG, ENOENT, errno
+from libc.errno cimport EEXIST, EINTR, ENAMETOOLONG, ENOENT, errno
 from libc.stdio cimport rename
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy, strlen
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY
 from posix.fcntl cimport open as c_open
-from posix.stat cimport S_ISDIR, S_ISREG, fstat, fstatat, futimens, struct_stat
+from posix.stat cimport S_ISDIR, S_ISREG, fstat, fstatat, futimens, mkdir, struct_stat
 from posix.time cimport timespec
 from posix.stat cimport stat as stat_path
 from posix.unistd cimport close, read, unlink, write
@@ -69,7 +69,6 @@ cdef enum:
     C_DIFFERENT = 1
     C_MISSING = 2
     C_ERROR = 3
-    NEED_DIRS = -2  # not an errno: "create the parent directories, then try again"
     NO_MEMORY = -1
     # STRM texts are a few hundred bytes and .nfo files a few KiB: one read covers them,
     # and 16 KiB stays small on musl's 128 KiB thread stacks (Alpine-based add-on images).
@@ -525,13 +524,72 @@ cdef int _write_fd(int fd, const char *data, Py_ssize_t n) noexcept nogil:
     return 0
 
 
-cdef int _write_path(const char *tmp, const char *path, const char *data, Py_ssize_t n,
-                     bint first) noexcept nogil:
+cdef int _make_parents(const char *path) noexcept nogil:
+    """Make the missing folders above `path` as the twin's os.makedirs(dirname, exist_ok=True)
+    does; 0 or an errno. Once per new folder, without the GIL."""
+    cdef Py_ssize_t cut = strlen(path)
+    cdef char *parent
+    cdef int err
+    while cut > 0 and path[cut - 1] != b"/":
+        cut -= 1
+    while cut > 1 and path[cut - 1] == b"/":
+        cut -= 1
+    if cut <= 1:  # "name" or "/name": the folder is the current one or the root
+        return 0
+    parent = <char *>malloc(cut + 1)
+    if parent == NULL:
+        return NO_MEMORY
+    memcpy(parent, path, cut)
+    parent[cut] = 0
+    err = _make_dirs(parent, cut)
+    free(parent)
+    return err
+
+
+cdef int _make_dirs(char *path, Py_ssize_t n) noexcept nogil:
+    """mkdir -p of `path` (n bytes, NUL-terminated, modified and restored on the way)."""
+    cdef Py_ssize_t cut = n
+    cdef int err = _make_dir(path)
+    if err != ENOENT:
+        return err
+    while cut > 0 and path[cut - 1] != b"/":
+        cut -= 1
+    while cut > 1 and path[cut - 1] == b"/":
+        cut -= 1
+    if cut <= 1:
+        return err
+    path[cut] = 0
+    err = _make_dirs(path, cut)
+    path[cut] = b"/"
+    # As os.makedirs, a parent that exists as something else is left to the mkdir below.
+    if err and err != EEXIST:
+        return err
+    return _make_dir(path)
+
+
+cdef int _make_dir(const char *path) noexcept nogil:
+    """mkdir; 0 when made or already a folder (another thread made it), else an errno."""
+    cdef struct_stat st
+    cdef int err
+    if mkdir(path, 0o777) == 0:
+        return 0
+    err = errno
+    if err == EEXIST and stat_path(path, &st) == 0 and S_ISDIR(st.st_mode):
+        return 0
+    return err
+
+
+cdef int _write_path(const char *tmp, const char *path, const char *data,
+                     Py_ssize_t n) noexcept nogil:
     cdef int fd = _open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644), err
+    if fd < 0 and errno == ENOENT:  # a new folder: make it, as the twin does, and retry
+        err = _make_parents(path)
+        if err:
+            unlink(tmp)
+            return err
+        fd = _open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     if fd < 0:
         err = errno
-        if err == ENOENT and first:
-            return NEED_DIRS
         unlink(tmp)
         return err
     err = _write_fd(fd, data, n)
@@ -546,11 +604,9 @@ cdef int _write_path(const char *tmp, const char *path, const char *data, Py_ssi
 
 
 cdef Py_ssize_t _write_run(Job *jobs, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    """Write jobs from i on until one needs its directories made or is the twin's."""
+    """Write jobs from i on until one is the twin's."""
     while i < n and jobs[i].path != NULL:
-        jobs[i].code = _write_path(jobs[i].temp, jobs[i].path, jobs[i].data, jobs[i].size, True)
-        if jobs[i].code == NEED_DIRS:
-            return i
+        jobs[i].code = _write_path(jobs[i].temp, jobs[i].path, jobs[i].data, jobs[i].size)
         i += 1
     return i
 
@@ -578,23 +634,7 @@ def write_files(paths, datas):
         for i in range(i, stop):
             out[i] = todo.jobs[i].code
         i = stop
-        if i < n and todo.jobs[i].code == NEED_DIRS:
-            out[i] = _make_dirs_and_write(&todo.jobs[i], pairs[i][0])
-            i += 1
     return out
-
-
-cdef int _make_dirs_and_write(Job *job, str path):
-    cdef int err
-    try:
-        # Rare (once per new folder): os.makedirs keeps the twin's exact semantics.
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    except OSError as exc:
-        unlink(job.temp)
-        return exc.errno or -1
-    with nogil:
-        err = _write_path(job.temp, job.path, job.data, job.size, False)
-    return err
 
 
 cdef struct Copy:
@@ -605,17 +645,21 @@ cdef struct Copy:
     int code
 
 
-cdef int _copy_path(Copy *job, char *buf, bint first) noexcept nogil:
+cdef int _copy_path(Copy *job, char *buf) noexcept nogil:
     cdef int src = _open(job.source, O_RDONLY, 0), fd, err = 0
     cdef Py_ssize_t got
     if src < 0:
         return errno
     fd = _open(job.temp, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
+    if fd < 0 and errno == ENOENT:  # a new folder, as in _write_path
+        err = _make_parents(job.dest)
+        if err:
+            close(src)
+            return err
+        fd = _open(job.temp, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
     if fd < 0:
         err = errno
         close(src)
-        if err == ENOENT and first:
-            return NEED_DIRS
         unlink(job.temp)
         return err
     while True:
@@ -643,11 +687,9 @@ cdef int _copy_path(Copy *job, char *buf, bint first) noexcept nogil:
 
 
 cdef Py_ssize_t _copy_run(Copy *jobs, Py_ssize_t i, Py_ssize_t n, char *buf) noexcept nogil:
-    """Copy jobs from i on until one needs its directories made or is the twin's."""
+    """Copy jobs from i on until one is the twin's."""
     while i < n and jobs[i].source != NULL:
-        jobs[i].code = _copy_path(&jobs[i], buf, True)
-        if jobs[i].code == NEED_DIRS:
-            return i
+        jobs[i].code = _copy_path(&jobs[i], buf)
         i += 1
     return i
 
@@ -677,9 +719,6 @@ def copy_files(sources, dests, mtimes_ns):
             for i in range(i, stop):
                 out[i] = jobs[i].code
             i = stop
-            if i < n and jobs[i].code == NEED_DIRS:
-                out[i] = _make_dirs_and_copy(&jobs[i], triples[i][1], buf)
-                i += 1
         return out
     finally:
         free(jobs)
@@ -701,17 +740,6 @@ cdef void _fill_copy(Copy *job, tuple triple, list keep) except *:
     sec, nsec = divmod(mtime_ns, 1_000_000_000)
     job.mtime[0].tv_sec = job.mtime[1].tv_sec = sec
     job.mtime[0].tv_nsec = job.mtime[1].tv_nsec = nsec
-
-
-cdef int _make_dirs_and_copy(Copy *job, str dest, char *buf):
-    cdef int err
-    try:
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-    except OSError as exc:
-        return exc.errno or -1
-    with nogil:
-        err = _copy_path(job, buf, False)
-    return err
 
 
 # ----------------------------------------------------------------------------- walking

@@ -65,6 +65,7 @@ class Bench:
         self.concurrency = args.concurrency
         self.keep = args.keep
         self.floor_source = args.floor
+        self.bare = args.bare
         os.makedirs(os.path.join(self.workdir, "logs"), exist_ok=True)
 
     # environments and commands -------------------------------------------------------------
@@ -127,10 +128,11 @@ class Bench:
 
     def library(self, n: int) -> tuple[str, lib.Library]:
         """The library of `n` videos on disk, reused when a finished copy is already there."""
-        root = os.path.join(self.workdir, f"library-{n}-s{self.seed}")
+        root = os.path.join(self.workdir,
+                            f"library-{n}-s{self.seed}" + ("-bare" if self.bare else ""))
         marker = root + ".json"
         if os.path.exists(marker):
-            library, files = lib.plan_library(n, self.seed)
+            library, files = lib.plan_library(n, self.seed, self.bare)
             for _ in files:
                 pass
             with open(marker) as fh:
@@ -138,7 +140,7 @@ class Bench:
                     return root, library
         shutil.rmtree(root, ignore_errors=True)
         print(f"writing a library of {n:,} videos under {root} ...", file=sys.stderr)
-        library = lib.write_library(root, n, self.seed)
+        library = lib.write_library(root, n, self.seed, bare=self.bare)
         self._mark_clean(root, library)
         return root, library
 
@@ -303,7 +305,7 @@ def environment_facts(bench: Bench, builds: dict, args: argparse.Namespace) -> d
             "commit": commit, "tracked_changes": bool(dirty), "python": bench.python,
             "python_version": platform.python_version(), "platform": platform.platform(),
             "cpus": os.cpu_count(), "workdir": bench.workdir,
-            "filesystem": filesystem_of(bench.workdir), "seed": args.seed,
+            "filesystem": filesystem_of(bench.workdir), "seed": args.seed, "bare": args.bare,
             "repeat": args.repeat, "concurrency": args.concurrency or "strmsync default",
             "cache": "warm (page cache not dropped; source walked before timing;"
                      " os.sync before each step)",
@@ -328,6 +330,8 @@ def parse_args(argv: list | None = None) -> argparse.Namespace:
                         help="keep the targets (and a temp work dir) after timing")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the children")
     parser.add_argument("--out", help="write the JSON results here")
+    parser.add_argument("--bare", action="store_true",
+                        help="videos only, no metadata: the work the C floor does, and no more")
     parser.add_argument("--floor", default=FLOOR_SOURCE, help="the C floor's source file")
     parser.add_argument("--variants", help="comma-separated subset of "
                                            f"{','.join(VARIANTS)} (default: all)")

@@ -47,6 +47,7 @@ class Library:
 
     n: int
     seed: int
+    bare: bool = False  # videos only: no metadata, no extras (what the C floor handles)
     videos: list = field(default_factory=list)
     meta_files: int = 0
     other_files: int = 0
@@ -59,7 +60,7 @@ class Library:
 
     def stats(self) -> dict:
         """The sizes, JSON-ready."""
-        return {"videos": len(self.videos), "meta_files": self.meta_files,
+        return {"videos": len(self.videos), "bare": self.bare, "meta_files": self.meta_files,
                 "other_files": self.other_files, "files": self.files, "folders": self.folders}
 
 
@@ -99,12 +100,13 @@ class _Names:
         return title
 
 
-def plan_library(n: int, seed: int = 0) -> tuple[Library, Iterator[tuple]]:
+def plan_library(n: int, seed: int = 0, bare: bool = False) -> tuple[Library, Iterator[tuple]]:
     """The library of `n` videos: its summary and an iterator of `(rel, bytes)` to write.
 
-    The summary is complete only once the iterator is exhausted.
+    The summary is complete only once the iterator is exhausted. A `bare` library has the
+    same videos in the same folders and nothing else.
     """
-    library = Library(n, seed)
+    library = Library(n, seed, bare)
     return library, _files(library, random.Random(seed))
 
 
@@ -178,6 +180,8 @@ def _folder_meta(library: Library, rng: random.Random, folder: str, title: str, 
                  count: bool = True) -> Iterator[tuple]:
     if count:
         library.folders += 1
+    if library.bare:
+        return
     for name in names:
         library.meta_files += 1
         if name.endswith(".nfo"):
@@ -194,6 +198,8 @@ def _video(library: Library, rng: random.Random, folder: str, stem: str,
         sidecars.append((f"{stem}.{rng.choice(SUBTITLE_TAGS)}.srt", SUBTITLE_BYTES))
     if rng.random() < thumb_odds:
         sidecars.append((f"{stem}-thumb.jpg", POSTER_BYTES[:1024]))
+    if library.bare:
+        sidecars = []
     library.videos.append(Video(f"{folder}/{stem}.{ext}", tuple(name for name, _ in sidecars)))
     library.meta_files += len(sidecars)
     yield f"{folder}/{stem}.{ext}", VIDEO_BYTES
@@ -202,7 +208,7 @@ def _video(library: Library, rng: random.Random, folder: str, stem: str,
 
 
 def _junk(library: Library, rng: random.Random, folder: str) -> Iterator[tuple]:
-    if rng.random() < 0.05:
+    if rng.random() < 0.05 and not library.bare:
         library.other_files += 1
         yield f"{folder}/{rng.choice(JUNK_NAMES)}", b"not media: a sync must ignore this\n"
 
@@ -212,11 +218,13 @@ def _nfo(title: str) -> bytes:
             f"  <plot>Synthetic entry for the strmsync benchmark.</plot>\n</movie>\n").encode()
 
 
-def write_library(root: str, n: int, seed: int = 0, folders: int | None = None) -> Library:
+def write_library(root: str, n: int, seed: int = 0, folders: int | None = None,
+                  bare: bool = False) -> Library:
     """Write the library of `n` videos under `root` (which must not exist yet); with
-    `folders`, the one of `plan_in_folders`."""
+    `folders`, the one of `plan_in_folders`; `bare`, videos only."""
     os.makedirs(root)
-    library, files = plan_in_folders(n, folders, seed) if folders else plan_library(n, seed)
+    library, files = (plan_in_folders(n, folders, seed) if folders
+                      else plan_library(n, seed, bare))
     made: set = set()
     for rel, data in files:
         folder = os.path.dirname(rel)
@@ -242,9 +250,10 @@ def plan_change(library: Library, share: float = 0.01, seed: int = 1) -> Change:
         stem, ext = name.rsplit(".", 1)
         new_stem = f"{stem} (Extended Cut #2 & más)"
         adds.append((f"{folder}/{new_stem}.{ext}", VIDEO_BYTES))
-        adds.append((f"{folder}/{new_stem}.nfo", _nfo(new_stem)))
+        if not library.bare:
+            adds.append((f"{folder}/{new_stem}.nfo", _nfo(new_stem)))
     sidecars = sum(len(video.sidecars) for video in picked[:half])
-    return Change(tuple(renames), tuple(adds), half, sidecars, half, half)
+    return Change(tuple(renames), tuple(adds), half, sidecars, half, 0 if library.bare else half)
 
 
 def _renamed(video: Video, suffix: str) -> list:

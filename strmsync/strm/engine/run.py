@@ -6,7 +6,6 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from strmsync.config import SyncOptions
@@ -17,11 +16,13 @@ from strmsync.service.runlog import RunLog
 from strmsync.store import Store
 from strmsync.strm.drivers.base import Driver, ScanReport
 from strmsync.strm.engine.batch import BatchOutcome, process_batch
+from strmsync.strm.engine.batchpool import BatchPool
 from strmsync.strm.engine.cleanup import apply_cleanup, confirm_gone
 from strmsync.strm.engine.events import EventsPass
 from strmsync.strm.engine.folder import folder_rules, scan_listing
 from strmsync.strm.engine.plan import map_names, plan_cleanup
 from strmsync.strm.engine.progress import COUNTS, Progress
+from strmsync.strm.engine.recorder import Recorder
 from strmsync.strm.engine.writer import TargetWriter
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,8 @@ class Run:
         inflight: deque = deque()
         pending, quiet = _Pending(), _Quiet()
         self.progress.set_phase("scanning")
-        with ThreadPoolExecutor(opts.concurrency, thread_name_prefix="strmsync-run") as pool:
+        with BatchPool(opts.concurrency, "strmsync-run") as pool, \
+                Recorder(self.store, self.job.job_id, self.run_id) as recorder:
             for listing in self.driver.listings(opts.max_depth, report):
                 if self.cancel.is_set():
                     break
@@ -261,12 +263,12 @@ class Run:
                     inflight.extend(self._submit(pool, *batch, manifest)
                                     for batch in pending.take())
                 while len(inflight) > 2 * opts.concurrency:
-                    self._merge(inflight.popleft().result())
+                    self._merge(inflight.popleft().result(), recorder)
             self._count_quiet(quiet)
             if not self.cancel.is_set():
                 inflight.extend(self._submit(pool, *batch, manifest) for batch in pending.take())
             while inflight:
-                self._merge(inflight.popleft().result())
+                self._merge(inflight.popleft().result(), recorder)
         self._note_report(report)
         return report
 
@@ -288,12 +290,12 @@ class Run:
 
     def process_items(self, items: list, manifest: dict) -> None:
         """Observe, plan and apply items outside a walk (events runs), in batches."""
-        with ThreadPoolExecutor(self.options.concurrency,
-                                thread_name_prefix="strmsync-run") as pool:
+        with BatchPool(self.options.concurrency, "strmsync-run") as pool, \
+                Recorder(self.store, self.job.job_id, self.run_id) as recorder:
             futures = [self._submit(pool, items[i:i + BATCH_SIZE], None, manifest)
                        for i in range(0, len(items), BATCH_SIZE)]
             for future in futures:
-                self._merge(future.result())
+                self._merge(future.result(), recorder)
 
     def record_deletions(self, deleted: int, dropped: list, changes: list) -> None:
         """Count deletions made outside cleanup (events runs) and forget their entries."""
@@ -311,12 +313,11 @@ class Run:
         return pool.submit(process_batch, batch, manifest, self.options, self.writer,
                            self.driver, read_strm, self.dry_run, observed)
 
-    def _merge(self, outcome: BatchOutcome) -> None:
-        if outcome.rows:
-            self.store.put_manifest(self.job.job_id, outcome.rows)
+    def _merge(self, outcome: BatchOutcome, recorder: Recorder) -> None:
+        recorder.record(outcome.rows, outcome.changes)
         for rel, why in outcome.failures:
             self.log.error("%s: %s", rel, why)
-        self._keep_changes(outcome.changes)
+        self._remember(outcome.changes)
         self.counts.update(outcome.counts)
         self.progress.add(**outcome.counts)
 
@@ -327,6 +328,10 @@ class Run:
 
     def _keep_changes(self, changes: list) -> None:
         self.store.add_changes(self.run_id, changes)
+        self._remember(changes)
+
+    def _remember(self, changes: list) -> None:
+        # The first changes stay in memory for the summary and the media-server notification.
         room = MAX_CHANGES_KEPT - len(self.changes)
         self.changes.extend(changes[:max(room, 0)])
 

@@ -133,10 +133,12 @@ def settings(data_dir: Path, redis_url: str) -> Settings:
 def app(settings: Settings):
     """The Flask app on the test's store and Redis."""
     from strmsync.web import create_app
+    from strmsync.web.context import close_redis
 
     application = create_app(settings, settings.redis_url)
     application.config["TESTING"] = True
-    return application
+    yield application
+    close_redis(application)
 
 
 API_PASSWORD = "api-test-password"

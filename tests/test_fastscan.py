@@ -283,6 +283,29 @@ def test_write_files_creates_missing_directories(impl, tmp_path):
     assert os.listdir(os.path.dirname(path)) == ["E01.strm"]
 
 
+def test_writers_making_the_same_new_folders_at_once_all_succeed(impl, tmp_path):
+    # Each thread finds the folders missing and makes them; the others' mkdir then fails
+    # with EEXIST, which must count as made (os.makedirs(exist_ok=True) in the twin).
+    start = threading.Barrier(6)
+    codes = {}
+
+    def write(n):
+        paths = [f"{tmp_path}/Show/Season {s}/E{n}.strm" for s in range(30)]
+        start.wait()
+        codes[n] = impl.write_files(paths, [b"x"] * len(paths))
+        sources = [f"{tmp_path}/Show/Season {s}/E{n}.strm" for s in range(30)]
+        codes[-n - 1] = impl.copy_files(sources, [f"{tmp_path}/Copy/{p[len(str(tmp_path)):]}"
+                                                  for p in sources], [0] * len(sources))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == {k: [0] * 30 for k in [*range(6), *range(-6, 0)]}
+    assert len(os.listdir(tmp_path / "Copy/Show/Season 7")) == 6
+
+
 def test_write_files_reports_errno_and_leaves_no_temp(impl, tmp_path):
     (tmp_path / "file").write_bytes(b"")
     (tmp_path / "dir").mkdir()

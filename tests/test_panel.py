@@ -9,6 +9,7 @@ import pytest
 from strmsync.config import Settings, load_settings
 from strmsync.web import create_app
 from strmsync.web.auth import LOCKOUT_KEY, PASSWORD_FILE, SECRET_FILE, setup_code
+from strmsync.web.context import close_redis
 from strmsync.web.lockout import LOCKOUT, MAX_FAILURES, LoginLockout
 from strmsync.web.panel.filters import at
 from tests.conftest import make_files
@@ -226,13 +227,17 @@ def test_a_configured_password(settings, tmp_path):
     configured = Settings(data_dir=settings.data_dir, redis_url=settings.redis_url,
                           panel_password="from-config")
     assert "from-config" not in repr(configured)
-    client = create_app(configured, settings.redis_url).test_client()
-    assert client.get("/").headers["Location"] == "/login?next=/"
-    assert client.get("/setup").headers["Location"] == "/login"
-    assert client.get("/api/v1/jobs").status_code == 401
-    csrf = token(client.get("/login"))
-    client.post("/login", data={"csrf_token": csrf, "password": "from-config"})
-    assert "change it there" in client.get("/settings").get_data(as_text=True)
+    app = create_app(configured, settings.redis_url)
+    client = app.test_client()
+    try:
+        assert client.get("/").headers["Location"] == "/login?next=/"
+        assert client.get("/setup").headers["Location"] == "/login"
+        assert client.get("/api/v1/jobs").status_code == 401
+        csrf = token(client.get("/login"))
+        client.post("/login", data={"csrf_token": csrf, "password": "from-config"})
+        assert "change it there" in client.get("/settings").get_data(as_text=True)
+    finally:
+        close_redis(app)
 
 
 def test_password_settings_are_loaded_from_options_and_environment(tmp_path):

@@ -24,6 +24,14 @@ def get_redis():
     return client
 
 
+def close_redis(app: Flask) -> None:
+    """Close the app's Redis client, for an app that ends before its process does (a test's):
+    left to the garbage collector, its socket may be finalised before the client is."""
+    client = app.extensions.pop("strmsync.redis", None)
+    if client is not None:
+        client.close()
+
+
 def close_store(_exc=None) -> None:
     """Close the request's Store, if one was opened."""
     store = g.pop("store", None)

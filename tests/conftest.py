@@ -124,6 +124,17 @@ def redis_url(tmp_path: Path):
 
 
 @pytest.fixture
+def redis_conn(redis_url: str):
+    """A client of the test's Redis, closed afterwards: one left to the garbage collector
+    inside a cycle can have its socket finalised first, which warns (an error here)."""
+    from strmsync.service.queue import connect
+
+    conn = connect(redis_url)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
 def settings(data_dir: Path, redis_url: str) -> Settings:
     """Settings pointing at the test's data directory and Redis."""
     return Settings(data_dir=data_dir, redis_url=redis_url)

@@ -89,7 +89,8 @@ def test_a_clean_stop_of_the_embedded_redis_leaves_nothing_behind(tmp_path):
     embedded = EmbeddedRedis(tmp_path / "data")
     url = embedded.start()
     redis_dir, pid, watchdog = embedded.server.redis_dir, embedded.server.pid, embedded.watchdog
-    assert connect(url).ping() and os.path.isdir(redis_dir) and watchdog.poll() is None
+    with connect(url) as conn:
+        assert conn.ping() and os.path.isdir(redis_dir) and watchdog.poll() is None
     embedded.stop()
     assert not os.path.exists(redis_dir)
     assert watchdog.poll() is not None

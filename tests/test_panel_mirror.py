@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from strmsync.service.queue import connect
 from strmsync.service.tasks import perform_run
 from tests.conftest import make_files, wait_for
 from tests.panelkit import PanelUser, Server, browser_missing
@@ -141,7 +140,7 @@ def test_a_mirror_job_is_made_by_form_with_its_then_list(client, store, tmp_path
 
 
 def test_a_mirror_run_page_shows_its_plan_counts_and_conflicts(client, store, tmp_path,
-                                                               smb_share, redis_url):
+                                                               smb_share, redis_conn):
     local = tmp_path / "local"
     make_files(local, {"up.txt": "local only", "both.txt": "local version",
                        "bad:name.txt": "the share cannot hold this name"})
@@ -150,7 +149,7 @@ def test_a_mirror_run_page_shows_its_plan_counts_and_conflicts(client, store, tm
     nas = store.source("nas")
     assert post(client, "/jobs/new", mirror_form("sync", nas["id"], local)).status_code == 302
     job = store.job("sync")
-    conn = connect(redis_url)
+    conn = redis_conn
 
     dry = post(client, f"/jobs/{job['id']}/run", {"mode": "full", "dry_run": "1"})
     dry_id = int(dry.headers["Location"].rsplit("/", 1)[1])

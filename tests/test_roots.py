@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-from strmsync.service.queue import connect
 from strmsync.service.tasks import perform_run
 from tests.conftest import make_files, tree
 
@@ -68,19 +67,19 @@ def test_roots_are_stored_folded(client, lib, tmp_path):
 
 
 def test_a_symlink_made_after_saving_stops_the_run_before_it_writes(client, lib, tmp_path,
-                                                                    store, redis_url):
+                                                                    store, redis_conn):
     job = client.post("/api/v1/jobs", json=job_body(lib, tmp_path / "srv/media",
                                                     tmp_path / "out")).json
     os.symlink(tmp_path / "srv/media", tmp_path / "out")  # the target now leads into the source
     run_id = client.post(f"/api/v1/jobs/{job['id']}/run").json["run_id"]
-    assert perform_run(store, connect(redis_url), run_id) == "failed"
+    assert perform_run(store, redis_conn, run_id) == "failed"
     run = store.run(run_id)
     assert "overlaps the source root" in run["error"] and "nothing was changed" in run["error"]
     assert tree(tmp_path / "srv/media") == {"Film/Film.mkv": b"v"}
 
 
 def test_a_missing_local_root_is_accepted_with_a_warning_and_its_run_touches_nothing(
-        client, tmp_path, store, redis_url):
+        client, tmp_path, store, redis_conn):
     gone = tmp_path / "mnt/cloud"  # a mount that is down
     source = client.post("/api/v1/sources", json={"name": "cloud", "kind": "local",
                                                    "root": str(gone)})
@@ -89,6 +88,6 @@ def test_a_missing_local_root_is_accepted_with_a_warning_and_its_run_touches_not
                                                     tmp_path / "strm"))
     assert job.status_code == 201 and "does not exist now" in job.json["warnings"][0]
     run_id = client.post(f"/api/v1/jobs/{job.json['id']}/run").json["run_id"]
-    assert perform_run(store, connect(redis_url), run_id) == "failed"
+    assert perform_run(store, redis_conn, run_id) == "failed"
     assert "is the mount down?" in store.run(run_id)["error"]
     assert not (tmp_path / "strm").exists()

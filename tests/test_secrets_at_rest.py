@@ -9,7 +9,6 @@ from cryptography.fernet import Fernet
 
 from strmsync.migrations import MIGRATIONS
 from strmsync.secretbox import KEY_FILE, tighten_private_files
-from strmsync.service.queue import connect
 from strmsync.service.tasks import perform_run
 from strmsync.store import Store
 
@@ -86,7 +85,7 @@ def test_plaintext_secrets_of_an_older_record_are_sealed_by_the_migration(tmp_pa
 
 
 def test_a_wrong_key_keeps_the_secret_says_enter_it_again_and_fails_the_run(
-        client, data_dir, tmp_path, store, redis_url):
+        client, data_dir, tmp_path, store, redis_conn):
     source_id, server_id = add_records(client)
     sealed = store.db.execute("SELECT secrets FROM sources").fetchone()[0]
     (data_dir / KEY_FILE).write_bytes(Fernet.generate_key())  # a restore with another key
@@ -108,7 +107,7 @@ def test_a_wrong_key_keeps_the_secret_says_enter_it_again_and_fails_the_run(
                                             "source_root": "/Media",
                                             "target_root": str(tmp_path / "strm")}).json
     run_id = client.post(f"/api/v1/jobs/{job['id']}/run").json["run_id"]
-    assert perform_run(store, connect(redis_url), run_id) == "failed"
+    assert perform_run(store, redis_conn, run_id) == "failed"
     assert "enter the secret again" in store.run(run_id)["error"]
 
     fixed = client.patch(f"/api/v1/sources/{source_id}", json={"token": "new-token"})

@@ -191,7 +191,8 @@ def test_cron_triggers_a_run_and_follows_edits(client, workers, tmp_path, settin
                   tmp_path / "strm", schedule="0 3 * * *")
     assert len(client.get(f"/api/v1/jobs/{job}").json["next_runs"]) == 3
     store = Store(settings.database_path)
-    scheduler = Scheduler(store, connect(settings.redis_url))
+    conn = connect(settings.redis_url)
+    scheduler = Scheduler(store, conn)
     now = datetime.now(timezone.utc)
     assert scheduler.tick(now) == []
     assert client.patch(f"/api/v1/jobs/{job}", json={"schedule": "*/5 * * * *"}).status_code == 200
@@ -204,6 +205,7 @@ def test_cron_triggers_a_run_and_follows_edits(client, workers, tmp_path, settin
     client.patch(f"/api/v1/jobs/{job}", json={"schedule": ""})
     assert scheduler.tick(now + timedelta(days=2)) == []
     store.close()
+    conn.close()
 
 
 def test_run_on_start(client, settings, tmp_path):
@@ -236,6 +238,7 @@ def test_a_killed_workers_run_is_marked_failed(client, workers, tmp_path, settin
     run = store.run(run_id)
     assert run["status"] == "failed" and "worker" in run["error"]
     store.close()
+    conn.close()
 
 
 def test_api_validation_messages(client, tmp_path):
@@ -300,6 +303,7 @@ def test_history_filters_and_paging(client, settings, tmp_path):
         enqueue_run(store, conn, one, mode, "manual")
         enqueue_run(store, conn, two, mode, "manual")
     store.close()
+    conn.close()
     page = client.get("/api/v1/runs?job=one&per_page=1&page=2").json
     assert page["total"] == 2 and len(page["runs"]) == 1 and page["runs"][0]["job_id"] == one
     assert client.get("/api/v1/runs?status=queued").json["total"] == 4

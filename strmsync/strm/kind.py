@@ -14,7 +14,7 @@ from strmsync.strm.drivers import (
     open_driver,
     test_source,  # noqa: F401 - the kinds table asks for it
 )
-from strmsync.strm.drivers.sharedlimits import shared_limits
+from strmsync.strm.drivers.sharedlimits import LimitsLookup
 from strmsync.strm.engine import JobSpec, Progress, Run
 from strmsync.strm.notifications import notify_after_run
 
@@ -34,10 +34,17 @@ def slots(store: Store, job: dict) -> list[str]:
 
 def execute(ctx: RunContext) -> str:
     """Carry out one STRM run: open the source, run the engine, notify media servers."""
-    store, run, job, beat = ctx.store, ctx.run, ctx.job, ctx.beat
     # Runs on one source in other work horses pause and pace it together with this one.
     run_log = RunLog()
-    limits = shared_limits(beat.conn, f"run {run['id']}", run_log.info)
+    limits = LimitsLookup(ctx.beat.conn, f"run {ctx.run['id']}", run_log.info)
+    try:
+        return _execute(ctx, run_log, limits)
+    finally:
+        limits.close()
+
+
+def _execute(ctx: RunContext, run_log: RunLog, limits: LimitsLookup) -> str:
+    store, run, job, beat = ctx.store, ctx.run, ctx.job, ctx.beat
     try:
         options = SyncOptions.from_dict(job["options"])
         driver = open_driver(store.source(job["source_id"], one_shot=True), job["source_root"],

@@ -192,23 +192,32 @@ class SharedLimits:
             return None
 
 
-def shared_limits(conn: redis.Redis, owner: str, report: Callable[[str], None] | None = None
-                  ) -> Callable[[dict], "SharedLimits | None"]:
+class LimitsLookup:
     """A lookup giving a source record its shared limits on the Redis `conn` talks to
     (None without an id), through a connection of its own with short timeouts: a hung
-    Redis holds a request up for REDIS_TIMEOUT at most, not the queue's 30 s."""
-    pool = conn.connection_pool
-    quick = redis.Redis(connection_pool=redis.ConnectionPool(
-        connection_class=pool.connection_class,
-        **{**pool.connection_kwargs, "socket_timeout": REDIS_TIMEOUT,
-           "socket_connect_timeout": REDIS_TIMEOUT}))
+    Redis holds a request up for REDIS_TIMEOUT at most, not the queue's 30 s. `close()`
+    it when the run ends: its connections are its own."""
 
-    def limits_of(source: dict) -> SharedLimits | None:
+    def __init__(self, conn: redis.Redis, owner: str,
+                 report: Callable[[str], None] | None = None):
+        pool = conn.connection_pool
+        self.pool = redis.ConnectionPool(
+            connection_class=pool.connection_class,
+            **{**pool.connection_kwargs, "socket_timeout": REDIS_TIMEOUT,
+               "socket_connect_timeout": REDIS_TIMEOUT})
+        self.quick = redis.Redis(connection_pool=self.pool)
+        self.owner = owner
+        self.report = report
+
+    def __call__(self, source: dict) -> SharedLimits | None:
         if source.get("id") is None:
             return None
-        return SharedLimits(quick, source["id"], owner, report)
+        return SharedLimits(self.quick, source["id"], self.owner, self.report)
 
-    return limits_of
+    def close(self) -> None:
+        """Close the lookup's connections."""
+        self.quick.close()
+        self.pool.disconnect()
 
 
 def _text(value) -> str:

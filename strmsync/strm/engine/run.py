@@ -22,7 +22,6 @@ from strmsync.strm.engine.events import EventsPass
 from strmsync.strm.engine.folder import folder_rules, scan_listing
 from strmsync.strm.engine.plan import map_names, plan_cleanup
 from strmsync.strm.engine.progress import COUNTS, Progress
-from strmsync.strm.engine.recorder import Recorder
 from strmsync.strm.engine.writer import TargetWriter
 
 log = logging.getLogger(__name__)
@@ -235,8 +234,7 @@ class Run:
         inflight: deque = deque()
         pending, quiet = _Pending(), _Quiet()
         self.progress.set_phase("scanning")
-        with BatchPool(opts.concurrency, "strmsync-run") as pool, \
-                Recorder(self.store, self.job.job_id, self.run_id) as recorder:
+        with BatchPool(opts.concurrency, "strmsync-run") as pool:
             for listing in self.driver.listings(opts.max_depth, report):
                 if self.cancel.is_set():
                     break
@@ -263,12 +261,12 @@ class Run:
                     inflight.extend(self._submit(pool, *batch, manifest)
                                     for batch in pending.take())
                 while len(inflight) > 2 * opts.concurrency:
-                    self._merge(inflight.popleft().result(), recorder)
+                    self._merge(inflight.popleft().result())
             self._count_quiet(quiet)
             if not self.cancel.is_set():
                 inflight.extend(self._submit(pool, *batch, manifest) for batch in pending.take())
             while inflight:
-                self._merge(inflight.popleft().result(), recorder)
+                self._merge(inflight.popleft().result())
         self._note_report(report)
         return report
 
@@ -290,12 +288,11 @@ class Run:
 
     def process_items(self, items: list, manifest: dict) -> None:
         """Observe, plan and apply items outside a walk (events runs), in batches."""
-        with BatchPool(self.options.concurrency, "strmsync-run") as pool, \
-                Recorder(self.store, self.job.job_id, self.run_id) as recorder:
+        with BatchPool(self.options.concurrency, "strmsync-run") as pool:
             futures = [self._submit(pool, items[i:i + BATCH_SIZE], None, manifest)
                        for i in range(0, len(items), BATCH_SIZE)]
             for future in futures:
-                self._merge(future.result(), recorder)
+                self._merge(future.result())
 
     def record_deletions(self, deleted: int, dropped: list, changes: list) -> None:
         """Count deletions made outside cleanup (events runs) and forget their entries."""
@@ -313,11 +310,12 @@ class Run:
         return pool.submit(process_batch, batch, manifest, self.options, self.writer,
                            self.driver, read_strm, self.dry_run, observed)
 
-    def _merge(self, outcome: BatchOutcome, recorder: Recorder) -> None:
-        recorder.record(outcome.rows, outcome.changes)
+    def _merge(self, outcome: BatchOutcome) -> None:
+        if outcome.rows:
+            self.store.put_manifest(self.job.job_id, outcome.rows)
         for rel, why in outcome.failures:
             self.log.error("%s: %s", rel, why)
-        self._remember(outcome.changes)
+        self._keep_changes(outcome.changes)
         self.counts.update(outcome.counts)
         self.progress.add(**outcome.counts)
 
@@ -328,10 +326,6 @@ class Run:
 
     def _keep_changes(self, changes: list) -> None:
         self.store.add_changes(self.run_id, changes)
-        self._remember(changes)
-
-    def _remember(self, changes: list) -> None:
-        # The first changes stay in memory for the summary and the media-server notification.
         room = MAX_CHANGES_KEPT - len(self.changes)
         self.changes.extend(changes[:max(room, 0)])
 

@@ -50,6 +50,7 @@ API = (
     "copy_files",
     "stat_files",
     "write_files",
+    "WriteJob",
     "META_IGNORE",
     "META_KEEP",
     "META_COMPARE",
@@ -78,6 +79,7 @@ compare_files = _impl.compare_files
 copy_files = _impl.copy_files
 stat_files = _impl.stat_files
 write_files = _impl.write_files
+WriteJob = _impl.WriteJob
 ManifestIndex = _impl.ManifestIndex
 scan_folder = _impl.scan_folder
 

@@ -26,7 +26,7 @@ from libc.string cimport memchr, memcmp, memcpy, strlen
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY
 from posix.fcntl cimport open as c_open
 from posix.stat cimport S_ISDIR, S_ISREG, fstat, fstatat, futimens, mkdir, struct_stat
-from posix.time cimport timespec
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from posix.stat cimport stat as stat_path
 from posix.unistd cimport close, read, unlink, write
 
@@ -50,6 +50,14 @@ cdef extern from *:
 
 cdef extern from "<limits.h>":
     enum: PATH_MAX
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef struct pthread_attr_t:
+        pass
+    ctypedef int pthread_t  # opaque here: only handed back to pthread_join
+    int pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *) noexcept nogil,
+                       void *)
+    int pthread_join(pthread_t, void **)
 
 cdef extern from "<dirent.h>" nogil:
     ctypedef struct DIR:
@@ -522,6 +530,81 @@ cdef int _write_fd(int fd, const char *data, Py_ssize_t n) noexcept nogil:
         data += done
         n -= done
     return 0
+
+
+cdef struct WriteRun:
+    Job *jobs
+    Py_ssize_t count
+    double seconds  # how long the writes took on their thread
+
+
+cdef void *_write_all(void *arg) noexcept nogil:
+    """A WriteJob's thread: every job in order, as write_files does; never takes the GIL."""
+    cdef WriteRun *run = <WriteRun *>arg
+    cdef timespec began, ended
+    cdef Py_ssize_t i
+    clock_gettime(CLOCK_MONOTONIC, &began)
+    for i in range(run.count):
+        if run.jobs[i].path != NULL:
+            run.jobs[i].code = _write_path(run.jobs[i].temp, run.jobs[i].path, run.jobs[i].data,
+                                           run.jobs[i].size)
+    clock_gettime(CLOCK_MONOTONIC, &ended)
+    run.seconds = (ended.tv_sec - began.tv_sec) + (ended.tv_nsec - began.tv_nsec) / 1e9
+    return NULL
+
+
+cdef class WriteJob:
+    """`write_files(paths, datas)` started on a thread of its own, which never takes the GIL:
+    the caller goes on with Python work while the kernel does the writes on another CPU.
+    `codes()` waits and answers as write_files does; `seconds` is how long the writes took.
+    The twin's inputs (paths it alone handles) are written at once, before the thread starts.
+    """
+
+    cdef _Jobs todo
+    cdef list out
+    cdef WriteRun run
+    cdef pthread_t thread
+    cdef bint running
+
+    def __init__(self, paths, datas):
+        pairs = list(zip(paths, datas, strict=True))
+        cdef Py_ssize_t n = len(pairs), i
+        self.todo = _Jobs(n)
+        self.out = [None] * n
+        for i in range(n):
+            encoded = self.todo.set(i, pairs[i][0], pairs[i][1], True)
+            if encoded is None:
+                self.out[i] = _pyscan.write_files([pairs[i][0]], [pairs[i][1]])[0]
+            else:
+                self.todo.add_temp(i, encoded)
+        self.run.jobs, self.run.count, self.run.seconds = self.todo.jobs, n, 0.0
+        if pthread_create(&self.thread, NULL, _write_all, &self.run) == 0:
+            self.running = True
+        else:  # no thread to be had: write here, as write_files would
+            with nogil:
+                _write_all(&self.run)
+
+    @property
+    def seconds(self) -> float:
+        """How long the writes took (0.0 until they are done)."""
+        return self.run.seconds
+
+    def codes(self) -> list:
+        """Wait for the writes; 0 or an errno per file, in the order given."""
+        cdef Py_ssize_t i
+        if self.running:
+            with nogil:
+                pthread_join(self.thread, NULL)
+            self.running = False
+        for i in range(self.run.count):
+            if self.todo.jobs[i].path != NULL:
+                self.out[i] = self.todo.jobs[i].code
+        return list(self.out)
+
+    def __dealloc__(self):
+        if self.running:  # the thread writes from our buffers: they must outlive it
+            with nogil:
+                pthread_join(self.thread, NULL)
 
 
 cdef int _make_parents(const char *path) noexcept nogil:

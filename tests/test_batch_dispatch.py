@@ -32,7 +32,10 @@ class Work:
 def test_quick_batches_run_inline_in_the_callers_thread():
     work = Work()
     with BatchPool(8, "test-batch") as pool:
-        futures = [pool.submit(work, [1, 2, 3], f"b{i}") for i in range(20)]
+        futures = []
+        for i in range(20):
+            futures.append(pool.submit(work, [1, 2, 3], f"b{i}"))
+            pool.note(0.0001, 3)  # 33 us an item: a local disk
         assert not pool.pooled
     assert [f.result() for f in futures] == [(f"b{i}", 3) for i in range(20)]
     assert set(work.threads) == {threading.current_thread().name}
@@ -42,7 +45,11 @@ def test_slow_batches_go_to_the_pool_concurrently_and_bounded():
     # 2 ms an item is a mount's round trip per file, far above SLOW_PER_ITEM.
     work = Work(seconds_per_item=0.002)
     with BatchPool(3, "test-batch") as pool:
-        futures = [pool.submit(work, [1, 2, 3, 4], f"b{i}") for i in range(12)]
+        futures = []
+        for i in range(12):
+            began = time.perf_counter()
+            futures.append(pool.submit(work, [1, 2, 3, 4], f"b{i}"))
+            pool.note(time.perf_counter() - began, 4)  # as the run notes a batch inline
         results = [f.result() for f in futures]
     assert results == [(f"b{i}", 4) for i in range(12)]  # in submission order
     inline = batchpool.SLOW_STREAK

@@ -1,6 +1,7 @@
 """The `_fastscan` hot path: both implementations on literal cases, and agreeing on any input."""
 
 import errno
+import gc
 import hashlib
 import os
 import pickle
@@ -304,6 +305,26 @@ def test_writers_making_the_same_new_folders_at_once_all_succeed(impl, tmp_path)
         thread.join()
     assert codes == {k: [0] * 30 for k in [*range(6), *range(-6, 0)]}
     assert len(os.listdir(tmp_path / "Copy/Show/Season 7")) == 6
+
+
+def test_a_write_job_answers_as_write_files_and_is_done_when_it_answers(impl, tmp_path):
+    paths = [f"{tmp_path}/Show/S01/E{i:02d}.strm" for i in range(50)]
+    paths += [f"{tmp_path}/Show/S01/E03.strm", f"{tmp_path}/Show/S01", "/proc/nope/x.strm"]
+    datas = [f"http://x/{i}".encode() for i in range(len(paths))]
+    job = impl.WriteJob(paths, datas)
+    codes = job.codes()
+    assert codes == [0] * 51 + [errno.EISDIR, errno.ENOENT]
+    assert job.codes() == codes and job.seconds > 0  # asked again: the same answer
+    assert (tmp_path / "Show/S01/E03.strm").read_bytes() == datas[50]  # the later text wins
+    assert sorted(os.listdir(tmp_path / "Show/S01")) == [f"E{i:02d}.strm" for i in range(50)]
+
+
+def test_a_write_job_dropped_unanswered_still_finishes_its_files(impl, tmp_path):
+    paths = [f"{tmp_path}/d{i % 7}/f{i}.strm" for i in range(2000)]
+    impl.WriteJob(paths, [b"x"] * len(paths))  # never asked: freed at once
+    gc.collect()
+    assert sum(len(os.listdir(tmp_path / f"d{d}")) for d in range(7)) == 2000
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(_pyscan.TEMP_SUFFIX)]
 
 
 def test_write_files_reports_errno_and_leaves_no_temp(impl, tmp_path):
@@ -681,13 +702,11 @@ def test_stat_files_agrees(cy, states, mtime_ns):
 )
 def test_write_files_agrees(cy, writes):
     trees = []
-    for module in (_pyscan, cy):
+    for write in (_pyscan.write_files, cy.write_files, lambda p, d: cy.WriteJob(p, d).codes()):
         with tempfile.TemporaryDirectory() as base:
-            codes = module.write_files(
-                [f"{base}/{rel}" for rel, _ in writes], [data for _, data in writes]
-            )
+            codes = write([f"{base}/{rel}" for rel, _ in writes], [data for _, data in writes])
             trees.append((codes, _snapshot(base)))
-    assert trees[0] == trees[1]
+    assert trees[0] == trees[1] == trees[2]
 
 
 @with_files

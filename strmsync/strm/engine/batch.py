@@ -1,6 +1,7 @@
 """One batch of items: observe the target, plan, and (unless dry) write."""
 
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -17,20 +18,41 @@ COUNTED = {"create": "created", "update": "updated", "skip": "skipped", "copy": 
 
 @dataclass
 class BatchOutcome:
-    """What a batch did: counts, manifest rows to record, changes made, failures."""
+    """What a batch did: counts, manifest rows to record, changes made, failures; how many
+    items it had and how long its work took (`seconds`, its deferred writes included once
+    settled). With `pending`, its `.strm` writes are still under way: `settle` first."""
 
     counts: Counter = field(default_factory=Counter)
     rows: list = field(default_factory=list)
     changes: list = field(default_factory=list)
     failures: list = field(default_factory=list)
+    items: int = 0
+    seconds: float = 0.0
+    pending: tuple | None = None  # (writes, WriteJob)
+
+    def settle(self, writer: TargetWriter) -> None:
+        """Wait for the batch's deferred `.strm` writes and account for them (FatalError for
+        a full or read-only target, as when they are written at once)."""
+        if self.pending is None:
+            return
+        writes, job = self.pending
+        self.pending = None
+        codes = writer.checked(job.codes())
+        self.seconds += job.seconds
+        _account_writes(writes, codes, self)
 
 
 def process_batch(items: list, manifest, options: SyncOptions, writer: TargetWriter,
                   driver: Driver, read_strm: bool, dry_run: bool,
-                  observed: list | None = None) -> BatchOutcome:
+                  observed: list | None = None, defer_writes: bool = False) -> BatchOutcome:
     """Observe (unless `observed` is given), plan and apply one batch; only FatalError
-    escapes, per-file errors are kept. `manifest` is a dict or a `_fastscan.ManifestIndex`."""
-    outcome = BatchOutcome()
+    escapes, per-file errors are kept. `manifest` is a dict or a `_fastscan.ManifestIndex`.
+
+    With `defer_writes`, the `.strm` writes are started and left under way (the compiled
+    build writes them on a thread of its own while the run scans on): `settle` the outcome.
+    """
+    began = time.perf_counter()
+    outcome = BatchOutcome(items=len(items))
     if observed is None:
         observed = writer.observe(items, read_strm)
     unreadable = _stat_sources(items, observed, manifest, options, driver)
@@ -59,9 +81,14 @@ def process_batch(items: list, manifest, options: SyncOptions, writer: TargetWri
     if dry_run:
         outcome.changes.extend((action, STRM, item.target_rel) for item, action in writes)
         outcome.changes.extend(("copy", item.kind, item.target_rel) for item in copies)
+        outcome.seconds = time.perf_counter() - began
         return outcome
-    _write_strm(writes, writer, outcome)
+    if writes and defer_writes:
+        outcome.pending = (writes, writer.start_strm([item for item, _ in writes]))
+    elif writes:
+        _account_writes(writes, writer.write_strm([item for item, _ in writes]), outcome)
     _copy_meta(copies, writer, driver, outcome)
+    outcome.seconds = time.perf_counter() - began
     return outcome
 
 
@@ -94,8 +121,7 @@ def _stat_sources(items: list, observed: list, manifest, options: SyncOptions,
     return unreadable
 
 
-def _write_strm(writes: list, writer: TargetWriter, outcome: BatchOutcome) -> None:
-    codes = writer.write_strm([item for item, _ in writes])
+def _account_writes(writes: list, codes: list, outcome: BatchOutcome) -> None:
     for (item, action), code in zip(writes, codes, strict=True):
         if code:
             outcome.counts[COUNTED[action]] -= 1

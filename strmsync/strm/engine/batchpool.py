@@ -7,10 +7,10 @@ tmpfs: 5.3 s with a pool, 4.6 s inline). Through a mount of a cloud drive or ont
 share a file costs milliseconds, and there the pool's concurrency is the point (issue 16:
 "metadata copies from the mount stay concurrent and bounded"). So batches run inline until
 SLOW_STREAK more slow batches than quick ones, then on the pool for the rest of the run,
-as the local walk decides between listing inline and with workers.
+as the local walk decides between listing inline and with workers. The run tells the pool
+how long each batch took (`note`), its deferred writes included (batch.py).
 """
 
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 # A batch slower than this per item is waiting on a mount, a share or a remote source.
@@ -48,15 +48,19 @@ class BatchPool:
         if self.pool is not None:
             return self.pool.submit(fn, items, *args)
         future: Future = Future()
-        began = time.perf_counter()
         try:
             future.set_result(fn(items, *args))
         except Exception as exc:  # noqa: BLE001 - held for .result(), as a pool holds it
             future.set_exception(exc)
-        if time.perf_counter() - began > SLOW_PER_ITEM * max(1, len(items)):
+        return future
+
+    def note(self, seconds: float, items: int) -> None:
+        """Count a batch of `items` that took `seconds`; slow ones move batches to the pool."""
+        if self.pool is not None:
+            return
+        if seconds > SLOW_PER_ITEM * max(1, items):
             self.slow += 1
         elif self.slow:
             self.slow -= 1
         if self.slow >= SLOW_STREAK:
             self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.name)
-        return future

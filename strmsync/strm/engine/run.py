@@ -261,12 +261,12 @@ class Run:
                     inflight.extend(self._submit(pool, *batch, manifest)
                                     for batch in pending.take())
                 while len(inflight) > 2 * opts.concurrency:
-                    self._merge(inflight.popleft().result())
+                    self._merge(pool, inflight.popleft().result())
             self._count_quiet(quiet)
             if not self.cancel.is_set():
                 inflight.extend(self._submit(pool, *batch, manifest) for batch in pending.take())
             while inflight:
-                self._merge(inflight.popleft().result())
+                self._merge(pool, inflight.popleft().result())
         self._note_report(report)
         return report
 
@@ -292,7 +292,7 @@ class Run:
             futures = [self._submit(pool, items[i:i + BATCH_SIZE], None, manifest)
                        for i in range(0, len(items), BATCH_SIZE)]
             for future in futures:
-                self._merge(future.result())
+                self._merge(pool, future.result())
 
     def record_deletions(self, deleted: int, dropped: list, changes: list) -> None:
         """Count deletions made outside cleanup (events runs) and forget their entries."""
@@ -305,12 +305,16 @@ class Run:
         """Record a per-file failure."""
         self._fail(rel, why)
 
-    def _submit(self, pool, batch: list, observed: list | None, manifest):
+    def _submit(self, pool: BatchPool, batch: list, observed: list | None, manifest):
+        # Inline, a batch's .strm writes go on while the walk and the next batches are
+        # planned (one thread of writes, in order); on the pool, each batch writes its own.
         read_strm = self.mode != "incremental"
         return pool.submit(process_batch, batch, manifest, self.options, self.writer,
-                           self.driver, read_strm, self.dry_run, observed)
+                           self.driver, read_strm, self.dry_run, observed, not pool.pooled)
 
-    def _merge(self, outcome: BatchOutcome) -> None:
+    def _merge(self, pool: BatchPool, outcome: BatchOutcome) -> None:
+        outcome.settle(self.writer)
+        pool.note(outcome.seconds, outcome.items)
         if outcome.rows:
             self.store.put_manifest(self.job.job_id, outcome.rows)
         for rel, why in outcome.failures:

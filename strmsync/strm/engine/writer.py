@@ -20,6 +20,7 @@ class TargetWriter:
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
+        self.last_job = None  # the .strm writes started last (start_strm)
 
     def path(self, rel: str) -> str:
         """The absolute target path for `rel`, refusing anything that leaves the root."""
@@ -68,8 +69,21 @@ class TargetWriter:
 
     def write_strm(self, items: list) -> list:
         """Write `.strm` files atomically; returns an errno (0 for success) per item."""
-        codes = _fastscan.write_files([self.path(item.target_rel) for item in items],
-                                      [item.text for item in items])
+        return self.checked(_fastscan.write_files([self.path(item.target_rel) for item in items],
+                                                  [item.text for item in items]))
+
+    def start_strm(self, items: list) -> "_fastscan.WriteJob":
+        """Start writing `.strm` files atomically, on a thread of their own in the compiled
+        build; `checked(job.codes())` gives what write_strm would. One job writes at a time,
+        in the order they were started, so a path written twice ends with its last text."""
+        if self.last_job is not None:
+            self.last_job.codes()  # waits for it
+        self.last_job = _fastscan.WriteJob([self.path(item.target_rel) for item in items],
+                                           [item.text for item in items])
+        return self.last_job
+
+    def checked(self, codes: list) -> list:
+        """Write errnos as they are, but those that fail the whole run (a full disk) raise."""
         for code in codes:
             if code in FATAL_ERRNOS:
                 raise FatalError(f"target: {os.strerror(code)} under {self.root}")

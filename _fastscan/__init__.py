@@ -51,6 +51,7 @@ API = (
     "stat_files",
     "write_files",
     "WriteJob",
+    "CopyJob",
     "META_IGNORE",
     "META_KEEP",
     "META_COMPARE",
@@ -80,6 +81,7 @@ copy_files = _impl.copy_files
 stat_files = _impl.stat_files
 write_files = _impl.write_files
 WriteJob = _impl.WriteJob
+CopyJob = _impl.CopyJob
 ManifestIndex = _impl.ManifestIndex
 scan_folder = _impl.scan_folder
 

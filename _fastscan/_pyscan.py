@@ -220,6 +220,20 @@ def copy_files(sources: list, dests: list, mtimes_ns: list) -> list:
     return out
 
 
+class CopyJob:
+    """`copy_files(sources, dests, mtimes_ns)`, started, as WriteJob starts write_files:
+    the twin copies here and now."""
+
+    def __init__(self, sources: list, dests: list, mtimes_ns: list):
+        began = time.perf_counter()
+        self._codes = copy_files(sources, dests, mtimes_ns)
+        self.seconds = time.perf_counter() - began
+
+    def codes(self) -> list:
+        """0 or an errno per file, in the order given."""
+        return list(self._codes)
+
+
 def _copy_one(source: str, tmp: str, mtime_ns: int) -> None:
     src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
     try:

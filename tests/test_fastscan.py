@@ -9,6 +9,7 @@ import stat
 import tempfile
 import threading
 import time
+import types
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
@@ -325,6 +326,22 @@ def test_a_write_job_dropped_unanswered_still_finishes_its_files(impl, tmp_path)
     gc.collect()
     assert sum(len(os.listdir(tmp_path / f"d{d}")) for d in range(7)) == 2000
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(_pyscan.TEMP_SUFFIX)]
+
+
+def test_a_copy_job_dropped_unanswered_still_finishes_its_copies(impl, tmp_path):
+    (tmp_path / "src").mkdir()
+    sources = []
+    for i in range(300):
+        sources.append(str(tmp_path / f"src/{i}.nfo"))
+        (tmp_path / f"src/{i}.nfo").write_bytes(b"<nfo/>" * i)
+    dests = [f"{tmp_path}/out/d{i % 5}/{i}.nfo" for i in range(300)]
+    impl.CopyJob(sources, dests, [1_600_000_000_000_000_000] * 300)  # never asked
+    gc.collect()
+    for i in (0, 7, 299):
+        copied = tmp_path / f"out/d{i % 5}/{i}.nfo"
+        assert copied.read_bytes() == b"<nfo/>" * i
+        assert copied.stat().st_mtime_ns == 1_600_000_000_000_000_000
+    assert len(list((tmp_path / "out").rglob("*.nfo"))) == 300
 
 
 def test_write_files_reports_errno_and_leaves_no_temp(impl, tmp_path):
@@ -722,7 +739,8 @@ def test_write_files_agrees(cy, writes):
 )
 def test_copy_files_agrees(cy, copies):
     trees = []
-    for module in (_pyscan, cy):
+    copy_job = types.SimpleNamespace(copy_files=lambda *lists: cy.CopyJob(*lists).codes())
+    for module in (_pyscan, cy, copy_job):
         with tempfile.TemporaryDirectory() as base:
             os.makedirs(f"{base}/src/dir")
             os.makedirs(f"{base}/out/dir")
@@ -739,7 +757,7 @@ def test_copy_files_agrees(cy, copies):
                 sources, [f"{base}/out/{dest}" for _, dest, _ in copies], [m for *_, m in copies]
             )
             trees.append((codes, _snapshot(f"{base}/out", mtimes=True)))
-    assert trees[0] == trees[1]
+    assert trees[0] == trees[1] == trees[2]
 
 
 def _snapshot(base, mtimes=False):

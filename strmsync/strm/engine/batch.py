@@ -20,7 +20,8 @@ COUNTED = {"create": "created", "update": "updated", "skip": "skipped", "copy": 
 class BatchOutcome:
     """What a batch did: counts, manifest rows to record, changes made, failures; how many
     items it had and how long its work took (`seconds`, its deferred writes included once
-    settled). With `pending`, its `.strm` writes are still under way: `settle` first."""
+    settled). With `pending`, its `.strm` writes or metadata copies are still under way:
+    `settle` first."""
 
     counts: Counter = field(default_factory=Counter)
     rows: list = field(default_factory=list)
@@ -28,18 +29,16 @@ class BatchOutcome:
     failures: list = field(default_factory=list)
     items: int = 0
     seconds: float = 0.0
-    pending: tuple | None = None  # (writes, WriteJob)
+    pending: list = field(default_factory=list)  # (account, entries, WriteJob or CopyJob)
 
     def settle(self, writer: TargetWriter) -> None:
-        """Wait for the batch's deferred `.strm` writes and account for them (FatalError for
-        a full or read-only target, as when they are written at once)."""
-        if self.pending is None:
-            return
-        writes, job = self.pending
-        self.pending = None
-        codes = writer.checked(job.codes())
-        self.seconds += job.seconds
-        _account_writes(writes, codes, self)
+        """Wait for the batch's deferred writes and copies and account for them (FatalError
+        for a full or read-only target, as when they are done at once)."""
+        pending, self.pending = self.pending, []
+        for account, entries, job in pending:
+            codes = writer.checked(job.codes())
+            self.seconds += job.seconds
+            account(entries, codes, self)
 
 
 def process_batch(items: list, manifest, options: SyncOptions, writer: TargetWriter,
@@ -48,8 +47,9 @@ def process_batch(items: list, manifest, options: SyncOptions, writer: TargetWri
     """Observe (unless `observed` is given), plan and apply one batch; only FatalError
     escapes, per-file errors are kept. `manifest` is a dict or a `_fastscan.ManifestIndex`.
 
-    With `defer_writes`, the `.strm` writes are started and left under way (the compiled
-    build writes them on a thread of its own while the run scans on): `settle` the outcome.
+    With `defer_writes`, the `.strm` writes and the copies from a local source are started
+    and left under way (the compiled build does them on a thread of its own while the run
+    scans on): `settle` the outcome.
     """
     began = time.perf_counter()
     outcome = BatchOutcome(items=len(items))
@@ -84,10 +84,12 @@ def process_batch(items: list, manifest, options: SyncOptions, writer: TargetWri
         outcome.seconds = time.perf_counter() - began
         return outcome
     if writes and defer_writes:
-        outcome.pending = (writes, writer.start_strm([item for item, _ in writes]))
+        outcome.pending.append((_account_writes, writes,
+                                writer.start_strm([item for item, _ in writes])))
     elif writes:
         _account_writes(writes, writer.write_strm([item for item, _ in writes]), outcome)
-    _copy_meta(copies, writer, driver, outcome)
+    if copies:
+        _copy_meta(copies, writer, driver, outcome, defer_writes)
     outcome.seconds = time.perf_counter() - began
     return outcome
 
@@ -132,19 +134,18 @@ def _account_writes(writes: list, codes: list, outcome: BatchOutcome) -> None:
             outcome.changes.append((action, STRM, item.target_rel))
 
 
-def _copy_meta(copies: list, writer: TargetWriter, driver: Driver, outcome: BatchOutcome) -> None:
+def _copy_meta(copies: list, writer: TargetWriter, driver: Driver, outcome: BatchOutcome,
+               defer: bool) -> None:
     # A local source without an API fallback is copied in one C call per batch: through
     # `driver.open`, each file costs a dozen syscalls from Python, and each of them a GIL
     # hand-off between the run's threads (on tmpfs most of a first sync's time).
     local_paths = getattr(driver, "local_paths", None)  # only local drivers have it
     sources = local_paths([item.source_rel for item in copies]) if local_paths else None
+    if sources is not None and defer:
+        outcome.pending.append((_account_copies, copies, writer.start_copies(copies, sources)))
+        return
     if sources is not None:
-        codes = writer.copy_local(copies, sources)
-        for item, code in zip(copies, codes, strict=True):
-            if code:
-                _copy_failed(item, os.strerror(code), outcome)
-            else:
-                _copied(item, outcome)
+        _account_copies(copies, writer.copy_local(copies, sources), outcome)
         return
     for item in copies:
         try:
@@ -157,6 +158,14 @@ def _copy_meta(copies: list, writer: TargetWriter, driver: Driver, outcome: Batc
             _copy_failed(item, exc, outcome)
             continue
         _copied(item, outcome)
+
+
+def _account_copies(copies: list, codes: list, outcome: BatchOutcome) -> None:
+    for item, code in zip(copies, codes, strict=True):
+        if code:
+            _copy_failed(item, os.strerror(code), outcome)
+        else:
+            _copied(item, outcome)
 
 
 def _copied(item, outcome: BatchOutcome) -> None:

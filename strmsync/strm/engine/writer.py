@@ -74,12 +74,22 @@ class TargetWriter:
 
     def start_strm(self, items: list) -> "_fastscan.WriteJob":
         """Start writing `.strm` files atomically, on a thread of their own in the compiled
-        build; `checked(job.codes())` gives what write_strm would. One job writes at a time,
-        in the order they were started, so a path written twice ends with its last text."""
+        build; `checked(job.codes())` gives what write_strm would. One job (of writes or
+        copies) works at a time, in the order they were started, so a path written twice
+        ends with what was given last."""
+        return self._started(_fastscan.WriteJob, [self.path(item.target_rel) for item in items],
+                             [item.text for item in items])
+
+    def start_copies(self, items: list, sources: list) -> "_fastscan.CopyJob":
+        """Start `copy_local`'s copies as start_strm starts writes."""
+        return self._started(_fastscan.CopyJob, sources,
+                             [self.path(item.target_rel) for item in items],
+                             [item.mtime_ns for item in items])
+
+    def _started(self, job_type, *lists):
         if self.last_job is not None:
             self.last_job.codes()  # waits for it
-        self.last_job = _fastscan.WriteJob([self.path(item.target_rel) for item in items],
-                                           [item.text for item in items])
+        self.last_job = job_type(*lists)
         return self.last_job
 
     def checked(self, codes: list) -> list:
@@ -92,12 +102,9 @@ class TargetWriter:
     def copy_local(self, items: list, sources: list) -> list:
         """Copy metadata from local paths atomically with the items' source mtimes; returns an
         errno (0 for success) per item."""
-        codes = _fastscan.copy_files(sources, [self.path(item.target_rel) for item in items],
-                                     [item.mtime_ns for item in items])
-        for code in codes:
-            if code in FATAL_ERRNOS:
-                raise FatalError(f"target: {os.strerror(code)} under {self.root}")
-        return codes
+        return self.checked(_fastscan.copy_files(
+            sources, [self.path(item.target_rel) for item in items],
+            [item.mtime_ns for item in items]))
 
     def copy_meta(self, item: Item, source: BinaryIO) -> None:
         """Copy a metadata file atomically, giving it the source's mtime."""

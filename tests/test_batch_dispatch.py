@@ -66,3 +66,12 @@ def test_a_batch_that_raises_holds_its_error_like_a_pool():
         future = pool.submit(explode, [1], "disk gone")
     with pytest.raises(RuntimeError, match="disk gone"):
         future.result()
+
+
+def test_one_much_slower_batch_moves_the_rest_to_the_pool_at_once():
+    with BatchPool(4, "test-batch") as pool:
+        pool.note(0.0003 * 256, 256)  # a local disk
+        assert not pool.pooled
+        pool.note(0.020 * 100, 100)  # copies through a cloud mount: 20 ms a file
+        assert pool.pooled
+        assert pool.submit(Work(), [1], "late").result() == ("late", 1)

@@ -13,9 +13,12 @@ how long each batch took (`note`), its deferred writes included (batch.py).
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-# A batch slower than this per item is waiting on a mount, a share or a remote source.
+# A batch slower than this per item is waiting on a mount, a share or a remote source;
+# one ten times slower (copies through a cloud mount: ~20 ms a file) counts twice, so the
+# pool takes over after one such batch instead of two.
 SLOW_PER_ITEM = 0.0005
 SLOW_STREAK = 2
+MUCH_SLOWER = 10
 
 
 class BatchPool:
@@ -58,8 +61,9 @@ class BatchPool:
         """Count a batch of `items` that took `seconds`; slow ones move batches to the pool."""
         if self.pool is not None:
             return
-        if seconds > SLOW_PER_ITEM * max(1, items):
-            self.slow += 1
+        limit = SLOW_PER_ITEM * max(1, items)
+        if seconds > limit:
+            self.slow += 2 if seconds > MUCH_SLOWER * limit else 1
         elif self.slow:
             self.slow -= 1
         if self.slow >= SLOW_STREAK:

@@ -258,13 +258,10 @@ class Run:
                 if quiet.due():
                     self._count_quiet(quiet)
                 if pending.due():
-                    inflight.extend(self._submit(pool, *batch, manifest)
-                                    for batch in pending.take())
-                while len(inflight) > 2 * opts.concurrency:
-                    self._merge(pool, inflight.popleft().result())
+                    self._send(pool, inflight, pending.take(), manifest)
             self._count_quiet(quiet)
             if not self.cancel.is_set():
-                inflight.extend(self._submit(pool, *batch, manifest) for batch in pending.take())
+                self._send(pool, inflight, pending.take(), manifest)
             while inflight:
                 self._merge(pool, inflight.popleft().result())
         self._note_report(report)
@@ -288,11 +285,12 @@ class Run:
 
     def process_items(self, items: list, manifest: dict) -> None:
         """Observe, plan and apply items outside a walk (events runs), in batches."""
+        inflight: deque = deque()
         with BatchPool(self.options.concurrency, "strmsync-run") as pool:
-            futures = [self._submit(pool, items[i:i + BATCH_SIZE], None, manifest)
-                       for i in range(0, len(items), BATCH_SIZE)]
-            for future in futures:
-                self._merge(pool, future.result())
+            self._send(pool, inflight, [(items[i:i + BATCH_SIZE], None)
+                                        for i in range(0, len(items), BATCH_SIZE)], manifest)
+            while inflight:
+                self._merge(pool, inflight.popleft().result())
 
     def record_deletions(self, deleted: int, dropped: list, changes: list) -> None:
         """Count deletions made outside cleanup (events runs) and forget their entries."""
@@ -304,6 +302,16 @@ class Run:
     def fail(self, rel: str, why: str) -> None:
         """Record a per-file failure."""
         self._fail(rel, why)
+
+    def _send(self, pool: BatchPool, inflight: deque, batches: list, manifest) -> None:
+        """Submit `(items, observed)` batches, merging the oldest as they pile up: on the
+        pool, beyond two per worker; inline, all but the newest, whose writes are still
+        under way (the older ones' are done: one job writes at a time), so a slow target
+        or mount is noticed after a batch or two, not after a pool's worth of them."""
+        for items, observed in batches:
+            inflight.append(self._submit(pool, items, observed, manifest))
+            while len(inflight) > (2 * self.options.concurrency if pool.pooled else 1):
+                self._merge(pool, inflight.popleft().result())
 
     def _submit(self, pool: BatchPool, batch: list, observed: list | None, manifest):
         # Inline, a batch's .strm writes go on while the walk and the next batches are

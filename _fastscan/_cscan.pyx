@@ -6,6 +6,7 @@ depths) are handed to the twin, so odd inputs fail or succeed exactly as they do
 """
 
 import os
+import time
 
 from _fastscan import _pyscan
 from _fastscan._pyscan import (  # noqa: F401 - the same objects make up this module's API
@@ -557,7 +558,7 @@ cdef class WriteJob:
     """`write_files(paths, datas)` started on a thread of its own, which never takes the GIL:
     the caller goes on with Python work while the kernel does the writes on another CPU.
     `codes()` waits and answers as write_files does; `seconds` is how long the writes took.
-    The twin's inputs (paths it alone handles) are written at once, before the thread starts.
+    A call with inputs only the twin handles is done at once, in order, by write_files.
     """
 
     cdef _Jobs todo
@@ -570,14 +571,17 @@ cdef class WriteJob:
         pairs = list(zip(paths, datas, strict=True))
         cdef Py_ssize_t n = len(pairs), i
         self.todo = _Jobs(n)
-        self.out = [None] * n
+        self.run.jobs, self.run.count, self.run.seconds = self.todo.jobs, 0, 0.0
         for i in range(n):
             encoded = self.todo.set(i, pairs[i][0], pairs[i][1], True)
-            if encoded is None:
-                self.out[i] = _pyscan.write_files([pairs[i][0]], [pairs[i][1]])[0]
-            else:
-                self.todo.add_temp(i, encoded)
-        self.run.jobs, self.run.count, self.run.seconds = self.todo.jobs, n, 0.0
+            if encoded is None:  # rare: the whole call in order, here (a path may recur)
+                began = time.perf_counter()
+                self.out = write_files([path for path, _ in pairs], [data for _, data in pairs])
+                self.run.seconds = time.perf_counter() - began
+                return
+            self.todo.add_temp(i, encoded)
+        self.out = [None] * n
+        self.run.count = n
         if pthread_create(&self.thread, NULL, _write_all, &self.run) == 0:
             self.running = True
         else:  # no thread to be had: write here, as write_files would
@@ -832,7 +836,8 @@ cdef void *_copy_all(void *arg) noexcept nogil:
 
 cdef class CopyJob:
     """`copy_files(sources, dests, mtimes_ns)` started on a thread of its own, as WriteJob
-    starts write_files: `codes()` waits and answers as copy_files does."""
+    starts write_files: `codes()` waits and answers as copy_files does. A call with inputs
+    only the twin handles is done at once, in order, by copy_files."""
 
     cdef Copy *jobs
     cdef list keep, out
@@ -849,12 +854,18 @@ cdef class CopyJob:
         self.jobs = <Copy *>malloc(max(n, 1) * sizeof(Copy))
         if self.jobs == NULL:
             raise MemoryError()
-        self.keep, self.out = [], [None] * n
+        self.keep = []
+        self.run.jobs, self.run.count, self.run.seconds = self.jobs, 0, 0.0
         for i in range(n):
             _fill_copy(&self.jobs[i], triples[i], self.keep)
-            if self.jobs[i].source == NULL:
-                self.out[i] = _pyscan.copy_files(*[[part] for part in triples[i]])[0]
-        self.run.jobs, self.run.count, self.run.seconds = self.jobs, n, 0.0
+            if self.jobs[i].source == NULL:  # rare: the whole call in order, here
+                began = time.perf_counter()
+                self.out = copy_files([t[0] for t in triples], [t[1] for t in triples],
+                                      [t[2] for t in triples])
+                self.run.seconds = time.perf_counter() - began
+                return
+        self.out = [None] * n
+        self.run.count = n
         if pthread_create(&self.thread, NULL, _copy_all, &self.run) == 0:
             self.running = True
         else:  # no thread to be had: copy here, as copy_files would

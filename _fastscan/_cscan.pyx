@@ -533,6 +533,33 @@ cdef int _write_fd(int fd, const char *data, Py_ssize_t n) noexcept nogil:
     return 0
 
 
+cdef class _Started:
+    """A call's work on a thread of its own: started by `_start`, waited for by `_join`.
+    A subclass joins in its own `__dealloc__` too: its fields (the buffers the thread works
+    from) are let go before this class's `__dealloc__` runs."""
+
+    cdef pthread_t thread
+    cdef bint running
+    cdef list out
+    cdef double seconds_taken
+
+    cdef void _start(self, void *(*work)(void *) noexcept nogil, void *arg):
+        if pthread_create(&self.thread, NULL, work, arg) == 0:
+            self.running = True
+        else:  # no thread to be had: do it here, as the plain call would
+            with nogil:
+                work(arg)
+
+    cdef void _join(self) noexcept:
+        if self.running:
+            with nogil:
+                pthread_join(self.thread, NULL)
+            self.running = False
+
+    def __dealloc__(self):
+        self._join()
+
+
 cdef struct WriteRun:
     Job *jobs
     Py_ssize_t count
@@ -554,7 +581,7 @@ cdef void *_write_all(void *arg) noexcept nogil:
     return NULL
 
 
-cdef class WriteJob:
+cdef class WriteJob(_Started):
     """`write_files(paths, datas)` started on a thread of its own, which never takes the GIL:
     the caller goes on with Python work while the kernel does the writes on another CPU.
     `codes()` waits and answers as write_files does; `seconds` is how long the writes took.
@@ -562,10 +589,7 @@ cdef class WriteJob:
     """
 
     cdef _Jobs todo
-    cdef list out
     cdef WriteRun run
-    cdef pthread_t thread
-    cdef bint running
 
     def __init__(self, paths, datas):
         pairs = list(zip(paths, datas, strict=True))
@@ -577,38 +601,29 @@ cdef class WriteJob:
             if encoded is None:  # rare: the whole call in order, here (a path may recur)
                 began = time.perf_counter()
                 self.out = write_files([path for path, _ in pairs], [data for _, data in pairs])
-                self.run.seconds = time.perf_counter() - began
+                self.seconds_taken = time.perf_counter() - began
                 return
             self.todo.add_temp(i, encoded)
         self.out = [None] * n
         self.run.count = n
-        if pthread_create(&self.thread, NULL, _write_all, &self.run) == 0:
-            self.running = True
-        else:  # no thread to be had: write here, as write_files would
-            with nogil:
-                _write_all(&self.run)
+        self._start(_write_all, &self.run)
 
     @property
     def seconds(self) -> float:
         """How long the writes took (0.0 until they are done)."""
-        return self.run.seconds
+        return self.seconds_taken + self.run.seconds
 
     def codes(self) -> list:
         """Wait for the writes; 0 or an errno per file, in the order given."""
         cdef Py_ssize_t i
-        if self.running:
-            with nogil:
-                pthread_join(self.thread, NULL)
-            self.running = False
+        self._join()
         for i in range(self.run.count):
             if self.todo.jobs[i].path != NULL:
                 self.out[i] = self.todo.jobs[i].code
         return list(self.out)
 
     def __dealloc__(self):
-        if self.running:  # the thread writes from our buffers: they must outlive it
-            with nogil:
-                pthread_join(self.thread, NULL)
+        self._join()  # before `todo`, whose buffers the thread writes from, is let go
 
 
 cdef int _make_parents(const char *path) noexcept nogil:
@@ -834,16 +849,14 @@ cdef void *_copy_all(void *arg) noexcept nogil:
     return NULL
 
 
-cdef class CopyJob:
+cdef class CopyJob(_Started):
     """`copy_files(sources, dests, mtimes_ns)` started on a thread of its own, as WriteJob
     starts write_files: `codes()` waits and answers as copy_files does. A call with inputs
     only the twin handles is done at once, in order, by copy_files."""
 
     cdef Copy *jobs
-    cdef list keep, out
+    cdef list keep
     cdef CopyRun run
-    cdef pthread_t thread
-    cdef bint running
 
     def __cinit__(self):
         self.jobs = NULL
@@ -862,37 +875,28 @@ cdef class CopyJob:
                 began = time.perf_counter()
                 self.out = copy_files([t[0] for t in triples], [t[1] for t in triples],
                                       [t[2] for t in triples])
-                self.run.seconds = time.perf_counter() - began
+                self.seconds_taken = time.perf_counter() - began
                 return
         self.out = [None] * n
         self.run.count = n
-        if pthread_create(&self.thread, NULL, _copy_all, &self.run) == 0:
-            self.running = True
-        else:  # no thread to be had: copy here, as copy_files would
-            with nogil:
-                _copy_all(&self.run)
+        self._start(_copy_all, &self.run)
 
     @property
     def seconds(self) -> float:
         """How long the copies took (0.0 until they are done)."""
-        return self.run.seconds
+        return self.seconds_taken + self.run.seconds
 
     def codes(self) -> list:
         """Wait for the copies; 0 or an errno per file, in the order given."""
         cdef Py_ssize_t i
-        if self.running:
-            with nogil:
-                pthread_join(self.thread, NULL)
-            self.running = False
+        self._join()
         for i in range(self.run.count):
             if self.jobs[i].source != NULL:
                 self.out[i] = self.jobs[i].code
         return list(self.out)
 
     def __dealloc__(self):
-        if self.running:  # the thread copies from our buffers: they must outlive it
-            with nogil:
-                pthread_join(self.thread, NULL)
+        self._join()  # before the buffers the thread copies from go (the base joins after)
         free(self.jobs)
 
 

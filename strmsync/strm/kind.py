@@ -14,7 +14,7 @@ from strmsync.strm.drivers import (
     open_driver,
     test_source,  # noqa: F401 - the kinds table asks for it
 )
-from strmsync.strm.drivers.sharedlimits import LimitsLookup
+from strmsync.strm.drivers.sharedlimits import SharedLimitsLookup
 from strmsync.strm.engine import JobSpec, Progress, Run
 from strmsync.strm.notifications import notify_after_run
 
@@ -36,14 +36,14 @@ def execute(ctx: RunContext) -> str:
     """Carry out one STRM run: open the source, run the engine, notify media servers."""
     # Runs on one source in other work horses pause and pace it together with this one.
     run_log = RunLog()
-    limits = LimitsLookup(ctx.beat.conn, f"run {ctx.run['id']}", run_log.info)
+    limits = SharedLimitsLookup(ctx.beat.conn, f"run {ctx.run['id']}", run_log.info)
     try:
         return _execute(ctx, run_log, limits)
     finally:
         limits.close()
 
 
-def _execute(ctx: RunContext, run_log: RunLog, limits: LimitsLookup) -> str:
+def _execute(ctx: RunContext, run_log: RunLog, limits: SharedLimitsLookup) -> str:
     store, run, job, beat = ctx.store, ctx.run, ctx.job, ctx.beat
     try:
         options = SyncOptions.from_dict(job["options"])

@@ -30,7 +30,7 @@ __all__ = ["CloudDrive2Driver", "Driver", "Listing", "LocalDriver", "OpenListDri
            "ScanReport", "SourcePolicy", "open_driver", "test_source"]
 
 SourceLookup = Callable[[object], "dict | None"]
-# The shared pause and qps budget of a source record (sharedlimits.LimitsLookup).
+# The shared pause and qps budget of a source record (sharedlimits.SharedLimitsLookup).
 LimitsLookup = Callable[[dict], "SharedLimits | None"]
 
 

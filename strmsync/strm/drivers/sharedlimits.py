@@ -192,7 +192,7 @@ class SharedLimits:
             return None
 
 
-class LimitsLookup:
+class SharedLimitsLookup:
     """A lookup giving a source record its shared limits on the Redis `conn` talks to
     (None without an id), through a connection of its own with short timeouts: a hung
     Redis holds a request up for REDIS_TIMEOUT at most, not the queue's 30 s. `close()`

@@ -20,7 +20,7 @@ class TargetWriter:
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
-        self.last_job = None  # the .strm writes started last (start_strm)
+        self.last_job = None  # the writes or copies started last (start_strm, start_copies)
 
     def path(self, rel: str) -> str:
         """The absolute target path for `rel`, refusing anything that leaves the root."""

@@ -530,21 +530,39 @@ cdef int _write_fd(int fd, const char *data, Py_ssize_t n) noexcept nogil:
 
 
 cdef class _Started:
-    """A call's work on a thread of its own: started by `_start`, waited for by `_join`.
-    A subclass joins in its own `__dealloc__` too: its fields (the buffers the thread works
-    from) are let go before this class's `__dealloc__` runs."""
+    """A call's work on a thread of its own: started by `_start`, waited for by `codes()`.
+    A subclass fills `out` with the thread's codes in `_collect`, and joins in its own
+    `__dealloc__` too: its fields (the buffers the thread works from) are let go before
+    this class's `__dealloc__` runs."""
 
     cdef pthread_t thread
     cdef bint running
     cdef list out
-    cdef double seconds_taken
+    cdef double seconds_taken  # a call done at once, here
+    cdef double *thread_seconds  # the thread's own timing, once started
 
-    cdef void _start(self, void *(*work)(void *) noexcept nogil, void *arg):
+    cdef void _start(self, void *(*work)(void *) noexcept nogil, void *arg,
+                     double *seconds):
+        self.thread_seconds = seconds
         if pthread_create(&self.thread, NULL, work, arg) == 0:
             self.running = True
         else:  # no thread to be had: do it here, as the plain call would
             with nogil:
                 work(arg)
+
+    cdef void _collect(self):
+        pass
+
+    @property
+    def seconds(self) -> float:
+        """How long the work took (0.0 until it is done)."""
+        return self.seconds_taken + (self.thread_seconds[0] if self.thread_seconds else 0.0)
+
+    def codes(self) -> list:
+        """Wait for the work; 0 or an errno per file, in the order given."""
+        self._join()
+        self._collect()
+        return list(self.out)
 
     cdef void _join(self) noexcept:
         if self.running:
@@ -602,21 +620,13 @@ cdef class WriteJob(_Started):
             self.todo.add_temp(i, encoded)
         self.out = [None] * n
         self.run.count = n
-        self._start(_write_all, &self.run)
+        self._start(_write_all, &self.run, &self.run.seconds)
 
-    @property
-    def seconds(self) -> float:
-        """How long the writes took (0.0 until they are done)."""
-        return self.seconds_taken + self.run.seconds
-
-    def codes(self) -> list:
-        """Wait for the writes; 0 or an errno per file, in the order given."""
+    cdef void _collect(self):
         cdef Py_ssize_t i
-        self._join()
         for i in range(self.run.count):
             if self.todo.jobs[i].path != NULL:
                 self.out[i] = self.todo.jobs[i].code
-        return list(self.out)
 
     def __dealloc__(self):
         self._join()  # before `todo`, whose buffers the thread writes from, is let go
@@ -875,21 +885,13 @@ cdef class CopyJob(_Started):
                 return
         self.out = [None] * n
         self.run.count = n
-        self._start(_copy_all, &self.run)
+        self._start(_copy_all, &self.run, &self.run.seconds)
 
-    @property
-    def seconds(self) -> float:
-        """How long the copies took (0.0 until they are done)."""
-        return self.seconds_taken + self.run.seconds
-
-    def codes(self) -> list:
-        """Wait for the copies; 0 or an errno per file, in the order given."""
+    cdef void _collect(self):
         cdef Py_ssize_t i
-        self._join()
         for i in range(self.run.count):
             if self.jobs[i].source != NULL:
                 self.out[i] = self.jobs[i].code
-        return list(self.out)
 
     def __dealloc__(self):
         self._join()  # before the buffers the thread copies from go (the base joins after)

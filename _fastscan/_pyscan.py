@@ -179,19 +179,26 @@ def write_files(paths: list, datas: list) -> list:
     return out
 
 
-class WriteJob:
-    """`write_files(paths, datas)`, started: the compiled build writes on a thread of its own
-    while the caller goes on; the twin writes here and now. `codes()` answers as
-    write_files does, `seconds` is how long the writes took."""
+class _DoneAtOnce:
+    """A started call as the twin starts it: done here and now. `codes()` answers as the
+    call does, `seconds` is how long it took."""
 
-    def __init__(self, paths: list, datas: list):
+    def __init__(self, call, *lists):
         began = time.perf_counter()
-        self._codes = write_files(paths, datas)
+        self._codes = call(*lists)
         self.seconds = time.perf_counter() - began
 
     def codes(self) -> list:
         """0 or an errno per file, in the order given."""
         return list(self._codes)
+
+
+class WriteJob(_DoneAtOnce):
+    """`write_files(paths, datas)`, started: the compiled build writes on a thread of its own
+    while the caller goes on; the twin writes at once."""
+
+    def __init__(self, paths: list, datas: list):
+        super().__init__(write_files, paths, datas)
 
 
 COPY_CHUNK = 1 << 18  # a poster in one or a few reads; small enough to allocate per call
@@ -216,18 +223,12 @@ def copy_files(sources: list, dests: list, mtimes_ns: list) -> list:
     return out
 
 
-class CopyJob:
+class CopyJob(_DoneAtOnce):
     """`copy_files(sources, dests, mtimes_ns)`, started, as WriteJob starts write_files:
-    the twin copies here and now."""
+    the twin copies at once."""
 
     def __init__(self, sources: list, dests: list, mtimes_ns: list):
-        began = time.perf_counter()
-        self._codes = copy_files(sources, dests, mtimes_ns)
-        self.seconds = time.perf_counter() - began
-
-    def codes(self) -> list:
-        """0 or an errno per file, in the order given."""
-        return list(self._codes)
+        super().__init__(copy_files, sources, dests, mtimes_ns)
 
 
 def _copy_one(source: str, tmp: str, mtime_ns: int) -> None:

@@ -168,16 +168,17 @@ def _size_lines(size: dict, facts: dict) -> list:
                 f"{step} {ratio:.2f} ({_speed(ratio)})" for step, ratio in ratios.items()))
     if facts.get("floor_ratios"):
         lines.append("wall time ÷ the C floor's (it writes only the videos' .strm, in place):")
-        for variant, ratios in facts["floor_ratios"].items():
-            lines.append(f"  {variant:<9}" + "  ".join(
-                f"{step} {ratio:.2f}" for step, ratio in ratios.items()))
+        lines += _ratio_lines(facts["floor_ratios"])
     if facts.get("atomic_floor_ratios"):
         lines.append("wall time ÷ floor-atomic's (the floor with metadata copies and temp +"
                      " rename, one thread):")
-        for variant, ratios in facts["atomic_floor_ratios"].items():
-            lines.append(f"  {variant:<9}" + "  ".join(
-                f"{step} {ratio:.2f}" for step, ratio in ratios.items()))
+        lines += _ratio_lines(facts["atomic_floor_ratios"])
     return lines
+
+
+def _ratio_lines(ratios_by_variant: dict) -> list:
+    return [f"  {variant:<9}" + "  ".join(f"{step} {ratio:.2f}" for step, ratio in ratios.items())
+            for variant, ratios in ratios_by_variant.items()]
 
 
 def _speed(ratio: float) -> str:
